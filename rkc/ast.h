@@ -138,6 +138,7 @@ typedef struct rkc_message {
   uint32_t size, align;
   uint64_t encoded_max;
   uint32_t topo;        /* position in dependency order within its file */
+  uint32_t sema_state;  /* private to sema: 0 new, 1 being laid out, 2 done */
 } rkc_message;
 
 typedef struct rkc_option {
