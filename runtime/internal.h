@@ -44,6 +44,7 @@ typedef struct rk_kernel_cfg {
   int grid_auto;     /* "grid: auto" given explicitly */
   rk_backend backend;
   int has_backend;
+  int backend_from_program; /* set by rk_config_set: outranks RK_BACKEND */
 } rk_kernel_cfg;
 
 /* Reads the settings a runtime needs from a config (cfg may be NULL for
@@ -64,7 +65,13 @@ void rk__config_kernel(const rk_config *cfg, const char *name,
 /* A deep copy (the runtime keeps its own). */
 RK_WUR rk_status rk__config_clone(const rk_config *cfg, rk_config **out);
 
-/* ---- time ---- */
+/* ---- runtime (kernel.c) ---- */
+
+/* The runtime's settings after RK_CONFIG, RK_BACKEND and the program's own
+** calls (backend is what the runtime was told, possibly auto). */
+const rk_settings *rk__runtime_settings(const rk_runtime *rt);
+
+/* ---- time (kernel.c) ---- */
 uint64_t rk__now_ns(void); /* CLOCK_MONOTONIC */
 
 /* ---- lanes ---- */
@@ -85,7 +92,9 @@ typedef struct rk_worker_status {
   uint64_t replied;
   uint64_t failed;
   uint64_t heartbeat; /* bumped by a live worker at least every ~100 us */
-  uint64_t pad[12];
+  uint64_t depth_max; /* largest depth the worker saw on its input lane
+                      ** (0 if the backend does not track it) */
+  uint64_t pad[11];
 } rk_worker_status;
 
 /* Host-to-worker control words, written by the host only. */
@@ -120,16 +129,24 @@ struct rk_kernel {
   rk_worker_status *wstat;    /* grid entries */
   rk_control *ctl;
   void *states;               /* actors * state_size, backend memory */
-  /* host-side state of the kernel object */
-  _Atomic uint64_t next_corr;
-  _Atomic uint64_t received;
+  /* host-side state of the kernel object. The words senders write on
+  ** every call sit between pads, away from the fields workers read. */
+  char pad_hot0[128];
+  _Atomic uint64_t next_corr; /* unused: ids come from lane positions */
+  _Atomic uint64_t received;  /* unused: the input lanes' claims count */
   _Atomic uint64_t depth_max;
   _Atomic uint32_t rr;        /* round robin for stateless sends */
+  _Atomic uint32_t inflight;  /* send/recv calls inside the kernel now */
+  char pad_hot1[128];
   _Atomic int lifecycle;      /* RK__K_ACTIVE, _INACTIVE, _TERMINATED */
   uint64_t t_launch, t_end;
   uint64_t queue_bytes;
   rk_kernel_stats final;      /* valid once terminated */
   struct rk_kernel *next_in_rt;
+  /* added by kernel.c: */
+  int leaked;                 /* workers abandoned: memory must stay */
+  void *life_lock;            /* pthread_mutex_t *, serialises lifecycle */
+  uint32_t state_stride;      /* bytes between actors' states */
 };
 
 enum { RK__K_ACTIVE = 1, RK__K_INACTIVE = 2, RK__K_TERMINATED = 3 };
@@ -159,6 +176,14 @@ struct rk_backend_ops {
   ** when they do not within timeout_ns (they are then abandoned). */
   RK_WUR rk_status (*join)(rk_kernel *k, int64_t timeout_ns);
   void (*destroy)(rk_kernel *k);
+  /* Added (may be NULL: kernel.c then polls host_event with host_wait in
+  ** slices of 100 us). host_wait_begin registers the calling host thread
+  ** as a waiter and returns the event counter; the caller then re-checks
+  ** its condition and, if still unmet, calls host_wait(k, seen, deadline);
+  ** host_wait_end unregisters. A backend whose workers bump the event only
+  ** while a waiter is registered relies on this order (lost-wakeup). */
+  uint32_t (*host_wait_begin)(rk_kernel *k);
+  void (*host_wait_end)(rk_kernel *k);
 };
 
 extern const rk_backend_ops rk__cpu_ops;

@@ -13,6 +13,9 @@
 **   offset   line   field        written by
 **   0        0      prod_claim   host producers only (CAS); unused when the
 **                                device produces
+**   8        0      head_cache   host producers only: the last cons_head a
+**                                producer read (so most claims skip the
+**                                consumer's line); unused by the device
 **   128      1      cons_head    the consumer side: how many slots are free
 **                                again (published once per batch, release)
 **   256      2      cons_claim   host consumers only (CAS); unused when the
@@ -48,6 +51,7 @@
 #define RK_SLOT_HDR 32u
 
 #define RK_RING_OFF_PROD_CLAIM 0u
+#define RK_RING_OFF_HEAD_CACHE 8u
 #define RK_RING_OFF_CONS_HEAD 128u
 #define RK_RING_OFF_CONS_CLAIM 256u
 

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+** queue.h: lane ring operations on host memory (layout in ring.h). Every
+** atomic access of librk's host side goes through the rk__ld_* / rk__st_* /
+** rk__cas* / rk__fence helpers below, each call carrying a comment that
+** names what it publishes and what it pairs with. The hot paths are inline.
+** The formal model of this protocol (TLA+/herd) is to be added by the
+** reliability issue beside this file; until then the arguments are in the
+** comments.
+*/
+#ifndef RK_QUEUE_H
+#define RK_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- atomics on shared memory ----
+** release: every write this thread made before the store is visible to a
+** thread whose acquire load reads the stored value (or a later one).
+** acquire: the reading thread sees those writes after the load.
+** On the host these are C11 atomics on plain memory words (the lanes are
+** raw bytes shared with the device; _Atomic casts of naturally aligned 4-
+** and 8-byte words are lock-free on every target we build for). */
+#define RK__A64(p) ((_Atomic uint64_t *)(void *)(p))
+#define RK__A32(p) ((_Atomic uint32_t *)(void *)(p))
+
+static inline uint64_t rk__ld_acq64(void *p) {
+  return atomic_load_explicit(RK__A64(p), memory_order_acquire);
+}
+static inline uint64_t rk__ld_rlx64(void *p) {
+  return atomic_load_explicit(RK__A64(p), memory_order_relaxed);
+}
+static inline void rk__st_rel64(void *p, uint64_t v) {
+  atomic_store_explicit(RK__A64(p), v, memory_order_release);
+}
+static inline void rk__st_rlx64(void *p, uint64_t v) {
+  atomic_store_explicit(RK__A64(p), v, memory_order_relaxed);
+}
+/* CAS with relaxed order: used where the word only hands out positions and
+** the data rides on a separate release/acquire pair (said at each call). */
+static inline int rk__cas_rlx64(void *p, uint64_t *expect, uint64_t v) {
+  return atomic_compare_exchange_weak_explicit(
+      RK__A64(p), expect, v, memory_order_relaxed, memory_order_relaxed);
+}
+/* CAS that publishes (release) on success. */
+static inline int rk__cas_rel64(void *p, uint64_t *expect, uint64_t v) {
+  return atomic_compare_exchange_weak_explicit(
+      RK__A64(p), expect, v, memory_order_release, memory_order_relaxed);
+}
+static inline uint32_t rk__ld_acq32(void *p) {
+  return atomic_load_explicit(RK__A32(p), memory_order_acquire);
+}
+static inline uint32_t rk__ld_rlx32(void *p) {
+  return atomic_load_explicit(RK__A32(p), memory_order_relaxed);
+}
+static inline void rk__st_rel32(void *p, uint32_t v) {
+  atomic_store_explicit(RK__A32(p), v, memory_order_release);
+}
+static inline void rk__st_rlx32(void *p, uint32_t v) {
+  atomic_store_explicit(RK__A32(p), v, memory_order_relaxed);
+}
+/* Full fence: orders this thread's earlier stores before its later loads
+** (store-load, the one order release/acquire does not give). Used for the
+** Dekker-style "publish, then check whether someone sleeps" handshakes. */
+#if defined(__SANITIZE_THREAD__)
+#define RK__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RK__TSAN 1
+#endif
+#endif
+#ifdef RK__TSAN
+/* TSan does not model fences (GCC refuses them): a seq_cst read-modify-
+** write of one shared word is at least as strong (all such RMWs are in one
+** total order) and TSan understands it. */
+extern _Atomic uint32_t rk__tsan_fence_word;
+static inline void rk__fence_sc(void) {
+  atomic_fetch_add_explicit(&rk__tsan_fence_word, 0, memory_order_seq_cst);
+}
+#else
+static inline void rk__fence_sc(void) {
+  atomic_thread_fence(memory_order_seq_cst);
+}
+#endif
+static inline void rk__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* ---- lane geometry ---- */
+
+static inline uint8_t *rk__lane_word(const rk_lane *l, uint32_t off) {
+  return l->base + off;
+}
+static inline uint8_t *rk__slot(const rk_lane *l, uint64_t pos) {
+  return l->base + RK_RING_HDR_BYTES +
+         (size_t)(pos & l->mask) * (size_t)l->slot_bytes;
+}
+static inline uint32_t rk__slot_payload_cap(const rk_lane *l) {
+  return l->slot_bytes - RK_SLOT_HDR;
+}
+
+/* Bytes of one lane of cap slots of slot_bytes. */
+static inline size_t rk__lane_bytes(uint32_t cap, uint32_t slot_bytes) {
+  return RK_RING_HDR_BYTES + (size_t)cap * slot_bytes;
+}
+
+/* Views cap (a power of two) slots at base (zeroed memory); done may be
+** NULL (input lanes) or a zeroed host array of cap words. */
+void rk__lane_init(rk_lane *l, uint8_t *base, uint32_t cap,
+                   uint32_t slot_bytes, uint64_t *done);
+
+/* Is the slot at position pos full? Acquire: pairs with the producer's
+** release store of seq in rk__slot_publish, so the header and payload the
+** producer wrote are visible once this returns 1. */
+static inline int rk__slot_ready(const rk_lane *l, uint64_t pos) {
+  return rk__ld_acq64(rk__slot(l, pos) + RK_SLOT_OFF_SEQ) == pos + 1;
+}
+
+/* Polls the slot at pos and, in the same breath, asks for the rest of its
+** lines (a prefetch, no access): when the producer's seq lands, the
+** payload is already on its way instead of being a second serial miss. */
+static inline int rk__slot_poll(const rk_lane *l, uint64_t pos) {
+  uint8_t *s = rk__slot(l, pos);
+  for (uint32_t off = 64; off < l->slot_bytes; off += 64)
+    __builtin_prefetch(s + off, 0, 3);
+  return rk__slot_ready(l, pos);
+}
+
+/* Marks the slot at pos full (its header and payload are written). Release:
+** publishes them to the consumer's acquire in rk__slot_ready. */
+static inline void rk__slot_publish(const rk_lane *l, uint64_t pos) {
+  rk__st_rel64(rk__slot(l, pos) + RK_SLOT_OFF_SEQ, pos + 1);
+}
+
+/* Writes a response slot's status word (0 or RK_E_HANDLER). Relaxed
+** atomic store: published by the seq release; atomic because consumers may
+** read it before they own the slot (rk__lane_take_mc). */
+static inline void rk__slot_set_status(const rk_lane *l, uint64_t pos,
+                                       uint32_t status) {
+  rk__st_rlx32(rk__slot(l, pos) + RK_SLOT_OFF_AUX, status);
+}
+
+/* ---- many host producers (input lanes) ----
+** Claims up to n consecutive free positions by CAS on prod_claim; returns
+** how many (0 when the lane is full) and the first in *pos. The claimed
+** slots are the caller's to fill and must each be published. */
+static inline uint32_t rk__lane_claim(rk_lane *l, uint32_t n, uint64_t *pos) {
+  uint8_t *pc = rk__lane_word(l, RK_RING_OFF_PROD_CLAIM);
+  uint8_t *hc = rk__lane_word(l, RK_RING_OFF_HEAD_CACHE);
+  /* Acquire: pairs with the release store of head_cache below by another
+  ** producer, which itself acquired cons_head; transitively the consumer's
+  ** reads of every slot below that head happen before our writes. Read
+  ** before prod_claim, so head <= claim always holds. */
+  uint64_t head = rk__ld_acq64(hc);
+  /* Relaxed: the claim only hands out positions; the CAS validates it. */
+  uint64_t claim = rk__ld_rlx64(pc);
+  int reloaded = 0;
+  for (;;) {
+    uint64_t used = claim - head;
+    if (used >= l->cap || (l->cap - used < n && !reloaded)) {
+      reloaded = 1; /* fewer than n free by the cache: look once more */
+      /* Acquire: pairs with the consumer's release of cons_head after it
+      ** finished reading the slots below it (rk__lane_release_sc or the
+      ** multi-consumer advance): those slots may be overwritten. */
+      uint64_t h2 = rk__ld_acq64(rk__lane_word(l, RK_RING_OFF_CONS_HEAD));
+      if (h2 == head && used >= l->cap)
+        return 0;
+      head = h2;
+      /* Release: hands the head just acquired to other producers (their
+      ** acquire of head_cache above). A stale smaller value written by a
+      ** racing producer only costs it a reload, never correctness. */
+      rk__st_rel64(hc, head);
+      claim = rk__ld_rlx64(pc); /* relaxed: as above; head <= claim */
+      continue;
+    }
+    uint32_t k = (uint32_t)(l->cap - used) < n ? (uint32_t)(l->cap - used) : n;
+    /* Relaxed CAS: positions only; the slot contents are published by each
+    ** slot's seq (release) and protected by the cons_head acquire above. */
+    if (rk__cas_rlx64(pc, &claim, claim + k)) {
+      *pos = claim;
+      return k;
+    }
+  }
+}
+
+/* ---- one consumer (the worker of an input lane) ----
+** How many consecutive slots from head (the consumer's own position) are
+** full, at most max. */
+static inline uint32_t rk__lane_ready_sc(const rk_lane *l, uint64_t head,
+                                         uint32_t max) {
+  uint32_t n = 0;
+  while (n < max && rk__slot_ready(l, head + n))
+    n++;
+  return n;
+}
+
+/* The single consumer is done with every slot below head. Release: pairs
+** with the producers' acquire of cons_head in rk__lane_claim, so our reads
+** of those slots happen before they are overwritten. */
+static inline void rk__lane_release_sc(rk_lane *l, uint64_t head) {
+  rk__st_rel64(rk__lane_word(l, RK_RING_OFF_CONS_HEAD), head);
+}
+
+/* ---- one producer (the worker of an output lane) ----
+** Free slots at position prod, given the consumers' cons_head. *head_cache
+** is the producer's private copy, reloaded only when it shows no room. */
+static inline uint32_t rk__lane_space_sp(rk_lane *l, uint64_t prod,
+                                         uint64_t *head_cache) {
+  uint64_t used = prod - *head_cache;
+  if (used < l->cap)
+    return (uint32_t)(l->cap - used);
+  /* Acquire: pairs with the consumers' release CAS of cons_head in
+  ** rk__lane_done_mc: their copies out of the slots below it are done. */
+  *head_cache = rk__ld_acq64(rk__lane_word(l, RK_RING_OFF_CONS_HEAD));
+  return (uint32_t)(l->cap - (prod - *head_cache));
+}
+
+/* ---- many host consumers (output lanes) ----
+** Takes up to max consecutive full slots by CAS on cons_claim; returns how
+** many (0 when none is full) and the first in *pos. With stop_at_fail the
+** run ends before a slot whose status is not 0 (or is that one slot alone
+** when it comes first). The caller copies them out, then calls
+** rk__lane_done_mc. */
+static inline uint32_t rk__lane_take_mc(rk_lane *l, uint32_t max,
+                                        int stop_at_fail, uint64_t *pos) {
+  uint8_t *cc = rk__lane_word(l, RK_RING_OFF_CONS_CLAIM);
+  /* Relaxed: cons_claim only hands out positions (monotonic, so no ABA);
+  ** the slot contents are acquired through each slot's seq. */
+  uint64_t c = rk__ld_rlx64(cc);
+  for (;;) {
+    uint32_t n = 0;
+    while (n < max && rk__slot_ready(l, c + n)) {
+      /* Relaxed: the seq acquire made the status visible; atomic only so
+      ** that a refill after another consumer took the slot (our CAS then
+      ** fails) is not a data race. Writer: rk__slot_set_status. */
+      if (stop_at_fail &&
+          rk__ld_rlx32(rk__slot(l, c + n) + RK_SLOT_OFF_AUX) != 0) {
+        n += (n == 0); /* a failed response first: take it alone */
+        break;
+      }
+      n++;
+    }
+    if (n == 0) {
+      uint64_t c2 = rk__ld_rlx64(cc); /* relaxed: as above */
+      if (c2 == c)
+        return 0;
+      c = c2;
+      continue;
+    }
+    /* Relaxed CAS: the seq acquires above already made the slots' contents
+    ** visible; a slot cannot be refilled before our done mark lets
+    ** cons_head pass it, and a failed CAS means someone else took it. */
+    if (rk__cas_rlx64(cc, &c, c + n)) {
+      *pos = c;
+      return n;
+    }
+  }
+}
+
+/* Marks n slots from pos copied out and advances cons_head over every
+** done slot (by whoever finds them done), so a stalled consumer never
+** blocks another. */
+void rk__lane_done_mc(rk_lane *l, uint64_t pos, uint32_t n);
+
+/* Slots accepted and not yet freed by the consumer (a snapshot). */
+static inline uint64_t rk__lane_depth(rk_lane *l) {
+  /* Relaxed: a statistic; both words only grow and the difference is a
+  ** snapshot, clamped at zero if cons_head was read after a newer claim. */
+  uint64_t h = rk__ld_rlx64(rk__lane_word(l, RK_RING_OFF_CONS_HEAD));
+  uint64_t c = rk__ld_rlx64(rk__lane_word(l, RK_RING_OFF_PROD_CLAIM));
+  return c > h ? c - h : 0;
+}
+
+#endif /* RK_QUEUE_H */

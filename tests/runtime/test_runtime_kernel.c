@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+** test_runtime_kernel.c: the kernel object on the CPU backend: errors and
+** detail strings, launch checks, send/recv round trips, backpressure with
+** timeouts, and the lifecycle in every order (deactivate/activate,
+** terminate while deactivated, with full queues, twice, then every call).
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "kdesc.h"
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void test_kernel_status_names_and_texts(void **st) {
+  assert_string_equal(rk_status_str(RK_E_TIMEOUT), "RK_E_TIMEOUT");
+  assert_string_equal(rk_status_str(RK_OK), "RK_OK");
+  assert_string_equal(rk_status_str((rk_status)999), "RK_E_UNKNOWN");
+  assert_string_equal(rk_status_text(RK_E_TERMINATED), "kernel terminated");
+  assert_string_equal(rk_backend_name(RK_BACKEND_CPU), "cpu");
+}
+
+static int log_lines;
+static char log_last[256];
+static void capture(rk_log_level lvl, const char *line, void *user) {
+  log_lines++;
+  snprintf(log_last, sizeof log_last, "%s", line);
+  (void)lvl;
+  (void)user;
+}
+
+static void test_kernel_launch_rejects_bad_abi(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  assert_non_null(rt);
+  rk_kernel_desc d = bank_desc(4, 64);
+  d.abi = RK_GEN_ABI + 1;
+  rk_kernel *k = (rk_kernel *)1;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_E_INVALID);
+  assert_null(k);
+  assert_non_null(strstr(rk_error_detail(), "ABI"));
+  d = bank_desc(4, 48); /* not a power of two */
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_E_INVALID);
+  assert_non_null(strstr(rk_error_detail(), "power of two"));
+  rk_runtime_destroy(rt);
+}
+
+static void test_kernel_round_trip_and_stats(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(1, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  assert_string_equal(rk_kernel_name(k), "Bank");
+  Req q;
+  Resp r;
+  uint64_t c1 = 0, c2 = 0, rc = 0;
+  fill_req(&q, 0, 0, 77);
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, -1, &c1), RK_OK);
+  fill_req(&q, 0, 1, 78);
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, -1, &c2), RK_OK);
+  assert_true(c2 > c1);
+  assert_int_equal(rk_kernel_recv(k, T_RESP, &r, sizeof r, -1, &rc), RK_OK);
+  assert_int_equal(rc, c1);
+  assert_int_equal(r.tag, 77);
+  assert_true(req_ok(&r));
+  assert_int_equal(rk_kernel_recv(k, T_RESP, &r, sizeof r, -1, &rc), RK_OK);
+  assert_int_equal(rc, c2);
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_stats_get(k, &s), RK_OK);
+  assert_int_equal(s.received, 2);
+  assert_int_equal(s.handled, 2);
+  assert_int_equal(s.replied, 2);
+  assert_int_equal(s.grid, 1); /* one actor: one worker */
+  assert_int_equal(s.block, 1);
+  assert_int_equal(s.backend, RK_BACKEND_CPU);
+  assert_true(s.queue_bytes >= 64u * (32u + sizeof(Req)) * 2); /* in + out */
+  assert_int_equal(rk_kernel_terminate(k, &s), RK_OK);
+  assert_int_equal(s.received, s.handled + s.unhandled);
+  rk_runtime_destroy(rt);
+}
+
+static void test_kernel_rejects_unknown_type_and_actor(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(10, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  Req q;
+  fill_req(&q, 0, 0, 1);
+  assert_int_equal(rk_kernel_send(k, 99, 0, &q, sizeof q, 0, NULL),
+                   RK_E_INVALID);
+  assert_non_null(strstr(rk_error_detail(), "type id 99"));
+  assert_int_equal(rk_kernel_send(k, T_RESP, 0, &q, sizeof q, 0, NULL),
+                   RK_E_INVALID); /* a response type is not a request */
+  assert_int_equal(rk_kernel_send(k, T_REQ, 10, &q, sizeof q, 0, NULL),
+                   RK_E_INVALID);
+  assert_non_null(strstr(rk_error_detail(), "actor 10"));
+  assert_int_equal(rk_kernel_send(k, T_REQ, RK_ACTOR_ANY, &q, sizeof q, 0,
+                                  NULL), RK_E_INVALID);
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q - 1, 0, NULL),
+                   RK_E_INVALID);
+  Resp r;
+  assert_int_equal(rk_kernel_recv(k, T_REQ, &r, sizeof r, 0, NULL),
+                   RK_E_INVALID);
+  assert_int_equal(rk_kernel_recv(k, T_RESP, &r, sizeof r, 0, NULL),
+                   RK_E_TIMEOUT);
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_stats_get(k, &s), RK_OK);
+  assert_int_equal(s.received, 0);
+  rk_runtime_destroy(rt);
+}
+
+/* A deactivated kernel queues; a full queue times out in about the timeout
+** and drops nothing; activate hands everything over. */
+static void test_kernel_full_queue_times_out(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(1, 16);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  assert_int_equal(rk_kernel_deactivate(k), RK_OK);
+  Req q;
+  uint32_t i;
+  for (i = 0; i < 16; i++) {
+    fill_req(&q, 0, i, i);
+    assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 0, NULL),
+                     RK_OK);
+  }
+  fill_req(&q, 0, 16, 16);
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 0, NULL),
+                   RK_E_TIMEOUT);
+  uint64_t t0 = now_ns();
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 50000000, NULL),
+                   RK_E_TIMEOUT);
+  uint64_t dt = now_ns() - t0;
+  assert_true(dt >= 50000000u && dt < 500000000u);
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_stats_get(k, &s), RK_OK);
+  assert_int_equal(s.received, 16);
+  assert_int_equal(s.queue_depth, 16);
+  assert_true(s.queue_depth_max >= 16);
+  assert_int_equal(rk_kernel_activate(k), RK_OK);
+  for (i = 0; i < 16; i++) {
+    Resp r;
+    assert_int_equal(rk_kernel_recv(k, T_RESP, &r, sizeof r, -1, NULL),
+                     RK_OK);
+    assert_int_equal(r.seq, i);
+  }
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, -1, NULL),
+                   RK_OK);
+  rk_runtime_destroy(rt);
+}
+
+static void test_kernel_terminate_while_deactivated(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(4, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  assert_int_equal(rk_kernel_deactivate(k), RK_OK);
+  assert_int_equal(rk_kernel_deactivate(k), RK_OK); /* idempotent */
+  Req q;
+  for (uint32_t i = 0; i < 10; i++) {
+    fill_req(&q, i % 4, i / 4, i);
+    assert_int_equal(rk_kernel_send(k, T_REQ, i % 4, &q, sizeof q, 0, NULL),
+                     RK_OK);
+  }
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_terminate(k, &s), RK_OK);
+  assert_int_equal(s.received, 10);
+  assert_int_equal(s.handled, 0);
+  assert_int_equal(s.unhandled, 10);
+  rk_runtime_destroy(rt);
+}
+
+/* Nobody receives: input and output queues fill; terminate still returns
+** promptly and accounts for every message. */
+static void test_kernel_terminate_with_full_queues(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(1, 8);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  Req q;
+  uint32_t sent = 0;
+  for (;; sent++) {
+    fill_req(&q, 0, sent, sent);
+    if (rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 20000000, NULL) != RK_OK)
+      break;
+  }
+  assert_true(sent >= 16); /* 8 queued, 8 answered */
+  rk_kernel_stats s;
+  uint64_t t0 = now_ns();
+  assert_int_equal(rk_kernel_terminate(k, &s), RK_OK);
+  assert_true(now_ns() - t0 < 2000000000u);
+  assert_int_equal(s.received, sent);
+  assert_int_equal(s.received, s.handled + s.unhandled);
+  rk_runtime_destroy(rt);
+}
+
+static void test_kernel_calls_after_terminate(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(2, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  Req q;
+  Resp r;
+  fill_req(&q, 1, 0, 5);
+  assert_int_equal(rk_kernel_send(k, T_REQ, 1, &q, sizeof q, -1, NULL),
+                   RK_OK);
+  rk_kernel_stats s, s2;
+  assert_int_equal(rk_kernel_terminate(k, &s), RK_OK);
+  assert_int_equal(s.received, 1);
+  assert_int_equal(s.handled, 1); /* active: drained */
+  assert_int_equal(rk_kernel_terminate(k, &s2), RK_E_TERMINATED);
+  assert_int_equal(s2.handled, 1);
+  assert_int_equal(rk_kernel_send(k, T_REQ, 1, &q, sizeof q, -1, NULL),
+                   RK_E_TERMINATED);
+  assert_non_null(strstr(rk_error_detail(), "terminated"));
+  size_t n = 9;
+  assert_int_equal(rk_kernel_send_batch(k, T_REQ, NULL, &q, sizeof q, 1, -1,
+                                        NULL, &n), RK_E_TERMINATED);
+  assert_int_equal(n, 0);
+  assert_int_equal(rk_kernel_recv(k, T_RESP, &r, sizeof r, -1, NULL),
+                   RK_E_TERMINATED);
+  assert_int_equal(rk_kernel_recv_batch(k, T_RESP, &r, sizeof r, 1, -1, NULL,
+                                        NULL, &n), RK_E_TERMINATED);
+  assert_int_equal(rk_kernel_stats_get(k, &s), RK_E_TERMINATED);
+  assert_int_equal(rk_kernel_activate(k), RK_E_TERMINATED);
+  assert_int_equal(rk_kernel_deactivate(k), RK_E_TERMINATED);
+  rk_runtime_destroy(rt);
+}
+
+struct blocked { rk_kernel *k; rk_status s; };
+static void *blocked_send(void *arg) {
+  struct blocked *b = arg;
+  Req q;
+  fill_req(&q, 0, 0, 0);
+  b->s = rk_kernel_send(b->k, T_REQ, 0, &q, sizeof q, -1, NULL);
+  return NULL;
+}
+
+/* A sender waiting for ever on a full queue is released by terminate. */
+static void test_kernel_terminate_releases_waiting_sender(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(1, 2);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  assert_int_equal(rk_kernel_deactivate(k), RK_OK);
+  Req q;
+  fill_req(&q, 0, 0, 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 0, NULL),
+                     RK_OK);
+  struct blocked b = {k, RK_OK};
+  pthread_t th;
+  pthread_create(&th, NULL, blocked_send, &b);
+  struct timespec ts = {0, 30000000};
+  nanosleep(&ts, NULL); /* let it sleep on the full lane */
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_terminate(k, &s), RK_OK);
+  pthread_join(th, NULL);
+  assert_int_equal(b.s, RK_E_TERMINATED);
+  assert_int_equal(s.unhandled, 2);
+  rk_runtime_destroy(rt);
+}
+
+static void test_kernel_destroy_with_live_kernels(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(3, 64), p = pool_desc(64);
+  rk_kernel *k1, *k2, *k3;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k1), RK_OK);
+  assert_int_equal(rk_kernel_launch(rt, &d, &k2), RK_OK);
+  assert_int_equal(rk_kernel_launch(rt, &p, &k3), RK_OK);
+  assert_int_equal(rk_kernel_deactivate(k2), RK_OK);
+  Req q;
+  fill_req(&q, 2, 0, 0);
+  assert_int_equal(rk_kernel_send(k1, T_REQ, 2, &q, sizeof q, -1, NULL),
+                   RK_OK);
+  assert_int_equal(rk_kernel_send(k2, T_REQ, 2, &q, sizeof q, -1, NULL),
+                   RK_OK);
+  rk_runtime_destroy(rt); /* terminates all three; nothing leaks (ASan) */
+  rk_runtime_destroy(NULL);
+}
+
+static void test_kernel_log_function_is_replaceable(void **st) {
+  rk_log_set(capture, NULL);
+  setenv("RK_BACKEND", "auto", 1);
+  rk_runtime *rt = NULL;
+  assert_int_equal(rk_runtime_create(NULL, &rt), RK_OK);
+  log_lines = 0;
+  rk_backend b = rk_runtime_backend(rt);
+  (void)rk_runtime_backend(rt);
+  if (b == RK_BACKEND_CPU) {
+    assert_int_equal(log_lines, 1); /* once per runtime */
+    assert_non_null(strstr(log_last, "cpu"));
+  }
+  rk_runtime_destroy(rt);
+  setenv("RK_BACKEND", "bogus", 1);
+  assert_int_equal(rk_runtime_create(NULL, &rt), RK_E_CONFIG);
+  assert_non_null(strstr(rk_error_detail(), "RK_BACKEND"));
+  unsetenv("RK_BACKEND");
+  rk_log_set(NULL, NULL);
+}
+
+int main(void) {
+  unsetenv("RK_CONFIG");
+  unsetenv("RK_BACKEND");
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_kernel_status_names_and_texts),
+      cmocka_unit_test(test_kernel_launch_rejects_bad_abi),
+      cmocka_unit_test(test_kernel_round_trip_and_stats),
+      cmocka_unit_test(test_kernel_rejects_unknown_type_and_actor),
+      cmocka_unit_test(test_kernel_full_queue_times_out),
+      cmocka_unit_test(test_kernel_terminate_while_deactivated),
+      cmocka_unit_test(test_kernel_terminate_with_full_queues),
+      cmocka_unit_test(test_kernel_calls_after_terminate),
+      cmocka_unit_test(test_kernel_terminate_releases_waiting_sender),
+      cmocka_unit_test(test_kernel_destroy_with_live_kernels),
+      cmocka_unit_test(test_kernel_log_function_is_replaceable),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
