@@ -21,7 +21,7 @@
 #include "queue.h"
 
 #define CPU_BATCH 256u           /* input slots taken per step */
-#define CPU_SPIN_NS 20000u       /* idle: pause-spin this long, */
+#define CPU_SPIN_NS 2000u        /* idle: pause-spin this long, */
 #define CPU_YIELD_NS 50000u      /* then sched_yield until this, then sleep */
 
 typedef struct cpu_worker {

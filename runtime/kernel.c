@@ -20,7 +20,10 @@
 /* A terminating kernel whose workers make no progress for this long is
 ** given up (see rk_backend_ops.join). */
 #define RK_TERM_STALL_NS 1000000000LL
-/* Host threads spin this long on a full or empty lane before sleeping. */
+/* Host threads spin on a full or empty lane: RK_HOST_PAUSE_NS with the
+** pause instruction, then with sched_yield (a worker sharing our core gets
+** it) until RK_HOST_SPIN_NS, then sleep on the host event. */
+#define RK_HOST_PAUSE_NS 2000u
 #define RK_HOST_SPIN_NS 30000u
 
 struct rk_runtime {
@@ -465,6 +468,8 @@ static rk_status wait_ready(rk_kernel *k, ready_fn ready, void *arg,
         return h;
       if (now - t0 > RK_HOST_SPIN_NS)
         break;
+      if (now - t0 > RK_HOST_PAUSE_NS)
+        sched_yield();
     }
     rk__cpu_relax();
   }
@@ -574,8 +579,14 @@ static uint32_t claim_some(rk_kernel *k, uint32_t lane, uint32_t n,
     *got_lane = lane;
     return rk__lane_claim(&k->in[lane], n, pos);
   }
-  /* Relaxed: only spreads the load; any value is correct. */
-  uint32_t start = atomic_fetch_add_explicit(&k->rr, 1, memory_order_relaxed);
+  /* Sticky round robin: stay on the current lane while its worker has
+  ** caught up (the lane is empty), so one sender's round trips keep one
+  ** worker hot and leave the others asleep instead of making cores + 1
+  ** threads spin; move on as soon as it lags, so load spreads over all
+  ** workers. Relaxed: rr only spreads the load; any value is correct. */
+  uint32_t start = atomic_load_explicit(&k->rr, memory_order_relaxed);
+  if (rk__lane_depth(&k->in[start % k->grid]) != 0)
+    start = atomic_fetch_add_explicit(&k->rr, 1, memory_order_relaxed) + 1;
   for (uint32_t i = 0; i < k->grid; i++) {
     uint32_t w = (start + i) % k->grid;
     uint32_t c = rk__lane_claim(&k->in[w], n, pos);

@@ -43,6 +43,8 @@ static int advance_head(rk_lane *l) {
   }
 }
 
+/* Modelled in tests/model/ring.pml (host_consumer); BUG_DONE_NO_FENCE there
+** shows why the fence below is needed. */
 void rk__lane_done_mc(rk_lane *l, uint64_t pos, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
     /* Release: our copy out of slot pos+i is complete; pairs with the

@@ -4,9 +4,9 @@
 ** atomic access of librk's host side goes through the rk__ld_* / rk__st_* /
 ** rk__cas* / rk__fence helpers below, each call carrying a comment that
 ** names what it publishes and what it pairs with. The hot paths are inline.
-** The formal model of this protocol (TLA+/herd) is to be added by the
-** reliability issue beside this file; until then the arguments are in the
-** comments.
+** The formal model of this protocol is tests/model/ring.pml (SPIN; run by
+** tests/model/run.sh, figures in docs/reliability.md); keep the two in
+** step when a step or an ordering here changes.
 */
 #ifndef RK_QUEUE_H
 #define RK_QUEUE_H

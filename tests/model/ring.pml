@@ -157,7 +157,8 @@ inline write_publish(p, id) {
 
 #ifndef SP_PRODUCER
 /* A host sender (send -> claim_some -> rk__lane_claim(l, 1, &pos) ->
-** put_request). Producer me sends ids me*NMSG+1 .. me*NMSG+NMSG in order. */
+** put_request). Producer me sends ids me*NMSG+1, me*NMSG+2, ... in order
+** (NMSG of them; NMSG1 for producer 1). */
 proctype producer(byte me) {
   byte i = 0, head, claim, h2, id;
   do
@@ -194,7 +195,7 @@ check:
 #else
 /* The single producer of an output lane (a worker: rk__lane_space_sp with
 ** a private head cache, wait_output when full, the response write, then
-** rk__slot_publish). Sends ids 1..NMSG; NPROD must be 1. */
+** rk__slot_publish). Sends ids 1..NMSG in order; NPROD must be 1. */
 proctype producer(byte me) {
   byte prod = 0, hc = 0;
   do
