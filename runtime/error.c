@@ -6,6 +6,7 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -37,12 +38,16 @@ const char *rk_status_text(rk_status s) {
 const char *rk_error_detail(void) { return rk_detail; }
 
 /* Formats the detail (truncated to the buffer) and returns s unchanged, so
-** callers write `return rk__fail(RK_E_INVALID, "...", ...)`. */
+** callers write `return rk__fail(RK_E_INVALID, "...", ...)`. Formats into a
+** local buffer first: callers may pass rk_error_detail() itself as an
+** argument to wrap a deeper error with context. */
 rk_status rk__fail(rk_status s, const char *fmt, ...) {
+  char tmp[sizeof rk_detail];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(rk_detail, sizeof rk_detail, fmt, ap);
+  vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
+  memcpy(rk_detail, tmp, sizeof tmp);
   return s;
 }
 

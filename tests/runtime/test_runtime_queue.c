@@ -58,7 +58,7 @@ static void test_queue_single_thread_fifo_and_wrap(void **st) {
   lane_new(&m, 8, 16);
   uint64_t head = 0, next = 0, expect = 0;
   for (int round = 0; round < 100; round++) {
-    uint64_t pos;
+    uint64_t pos = 0;
     uint32_t n = rk__lane_claim(&m.l, 5, &pos); /* 5 of 8, wraps often */
     assert_int_equal(n, 5);
     assert_int_equal(pos, next);
@@ -77,7 +77,7 @@ static void test_queue_single_thread_fifo_and_wrap(void **st) {
 static void test_queue_full_lane_claims_nothing(void **st) {
   lane_mem m;
   lane_new(&m, 4, 8);
-  uint64_t pos;
+  uint64_t pos = 0;
   assert_int_equal(rk__lane_claim(&m.l, 10, &pos), 4);
   assert_int_equal(rk__lane_claim(&m.l, 1, &pos), 0);
   for (uint32_t i = 0; i < 4; i++)
@@ -115,7 +115,7 @@ static void test_queue_stop_at_failed_status(void **st) {
     rk__slot_set_status(&m.l, i, i == 2 ? 11u : 0u);
     put(&m.l, i, i);
   }
-  uint64_t pos;
+  uint64_t pos = 0;
   assert_int_equal(rk__lane_take_mc(&m.l, 8, 1, &pos), 2); /* 0, 1 */
   assert_int_equal(rk__lane_take_mc(&m.l, 8, 1, &pos), 1); /* 2 alone */
   assert_int_equal(pos, 2);
@@ -139,7 +139,7 @@ static struct {
 static void *producer(void *arg) {
   uint64_t p = (uint64_t)(uintptr_t)arg, i = 0;
   while (i < S.per_prod) {
-    uint64_t pos;
+    uint64_t pos = 0;
     uint32_t want = (i % 3 == 0) ? 1 : 7; /* single and batch claims */
     if (want > S.per_prod - i)
       want = (uint32_t)(S.per_prod - i);
@@ -189,7 +189,7 @@ static void *consumer(void *arg) {
   for (int p = 0; p < NPROD; p++)
     last[p] = UINT64_MAX;
   while (atomic_load(&S.consumed) < total) {
-    uint64_t pos;
+    uint64_t pos = 0;
     uint32_t n = rk__lane_take_mc(&S.out.l, 5, 0, &pos);
     if (n == 0) {
       sched_yield();
