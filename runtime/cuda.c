@@ -143,6 +143,10 @@ static rk_status load_driver_locked(void) {
   /* More streams than ring kernels, or kernels queue behind each other
   ** (cuda-notes.md); must be set before the driver creates a context. */
   setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
+  /* Lazy loading (the default since CUDA 12.2) loads a function at its
+  ** first launch and may synchronise the context to do it: a deadlock
+  ** while a persistent kernel runs. Load modules whole, at load time. */
+  setenv("CUDA_MODULE_LOADING", "EAGER", 0);
   CUresult r = cu.cuInit(0);
   if (r != 0) {
     rk_status s = init_failure(r, lib);
@@ -172,9 +176,19 @@ typedef struct rk_grave {
   struct rk_grave *next;
   void *host;          /* cuMemFreeHost */
   CUdeviceptr dev;     /* cuMemFree */
-  CUmodule mod;
   CUstream stream;
 } rk_grave;
+
+/* A loaded module, shared by every kernel of one generated source (a
+** schema's kernels share one .rk.cu) and never unloaded: loading or
+** unloading a module while a persistent kernel runs may wait for the
+** device to go idle, i.e. for ever. */
+typedef struct rk_cumod {
+  struct rk_cumod *next;
+  const char *src;           /* the desc's cuda_source (static text) */
+  size_t len;
+  CUmodule mod;
+} rk_cumod;
 
 typedef struct rk_cudev {
   int ready;                 /* context retained, attributes read */
@@ -187,6 +201,7 @@ typedef struct rk_cudev {
   pthread_mutex_t lock;      /* the fields below */
   double used;               /* share of the device live ring kernels hold */
   rk_cuk *running;           /* launched, not known to have exited */
+  struct rk_cumod *mods;     /* loaded modules, kept for the process */
   rk_grave *graves;
   pthread_t watchdog;
   int wd_on, wd_stop;
@@ -430,8 +445,6 @@ static void grave_free(rk_grave *g) {
     cu.cuMemFreeHost(g->host);
   if (g->dev)
     cu.cuMemFree(g->dev);
-  if (g->mod)
-    cu.cuModuleUnload(g->mod);
   if (g->stream)
     cu.cuStreamDestroy(g->stream);
   free(g);
@@ -456,14 +469,13 @@ static void graves_drain(rk_cudev *d) {
   }
 }
 
-static void grave_add(rk_cudev *d, void *host, CUdeviceptr dev, CUmodule mod,
+static void grave_add(rk_cudev *d, void *host, CUdeviceptr dev,
                       CUstream stream) {
   rk_grave *g = calloc(1, sizeof *g);
   if (!g)
     return; /* leaked */
   g->host = host;
   g->dev = dev;
-  g->mod = mod;
   g->stream = stream;
   pthread_mutex_lock(&d->lock);
   g->next = d->graves;
@@ -501,7 +513,39 @@ static rk_status impl_get(rk_kernel *k, rk_cuk **out) {
 
 /* The module for the kernel: from the cache or NVRTC, loaded. A cached
 ** image the driver refuses is deleted and compiled again, once. */
+static rk_status load_module_new(rk_cuk *c);
+
+/* c->mod: the device's module for this source, loaded once (under
+** g_mod_lock, not the device lock that the watchdog takes every ms). */
+static pthread_mutex_t g_mod_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static rk_status load_module(rk_cuk *c) {
+  const char *src = c->k->desc->cuda_source;
+  size_t len = src ? strlen(src) : 0;
+  rk_status s = RK_OK;
+  pthread_mutex_lock(&g_mod_lock);
+  rk_cumod *m = c->d->mods;
+  while (m && !(m->len == len &&
+                (m->src == src || memcmp(m->src, src, len) == 0)))
+    m = m->next;
+  if (m) {
+    c->mod = m->mod;
+  } else if ((s = load_module_new(c)) == RK_OK) {
+    m = calloc(1, sizeof *m);
+    if (m) { /* if this fails the module is merely not shared */
+      m->src = src;
+      m->len = len;
+      m->mod = c->mod;
+      m->next = c->d->mods;
+      c->d->mods = m;
+    }
+  }
+  pthread_mutex_unlock(&g_mod_lock);
+  return s;
+}
+
+/* Compiles (or takes from the disk cache) and loads a new module. */
+static rk_status load_module_new(rk_cuk *c) {
   const rk_kernel_desc *desc = c->k->desc;
   const char *setting = c->k->rt ? rk__runtime_settings(c->k->rt)->cache_dir
                                  : "";
@@ -676,7 +720,7 @@ static void cuda_free(rk_kernel *k, void *p, size_t bytes) {
   uint32_t n = kernel_device(k);
   if (!p || n >= RK_CUDA_MAX_DEV || !g_dev[n].ready)
     return;
-  grave_add(&g_dev[n], p, 0, NULL, NULL);
+  grave_add(&g_dev[n], p, 0, NULL);
   graves_drain(&g_dev[n]);
 }
 
@@ -749,7 +793,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .state_stride = k->state_stride, .grid = k->grid, .n_out = k->n_out,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
-      .busy_polls = env_u32("RK_CUDA_BUSY_POLLS", 2048u),
+      .busy_polls = env_u32("RK_CUDA_BUSY_POLLS", 256u),
       .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u)};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
@@ -772,14 +816,18 @@ static rk_status make_device_memory(rk_cuk *c) {
     return rk__fail(RK_E_CUDA, "kernel %s: lane memory is not mapped for "
                     "the device", k->desc->name);
   }
-  r = cu.cuMemcpyHtoD(c->dmem, h, L.states);
+  /* On the kernel's own stream, before its launch there: ordered with it
+  ** and with nothing else (the synchronous copy would use the legacy
+  ** stream). Pageable sources are staged before the call returns, so h
+  ** may be freed at once; k->states lives until the kernel is freed. */
+  r = cu.cuMemcpyHtoDAsync(c->dmem, h, L.states, c->stream);
   free(h);
   if (r == 0 && k->desc->has_state)
-    r = cu.cuMemcpyHtoD(c->dmem + L.states, k->states,
-                        (size_t)k->state_stride * k->actors);
+    r = cu.cuMemcpyHtoDAsync(c->dmem + L.states, k->states,
+                             (size_t)k->state_stride * k->actors, c->stream);
   if (r != 0)
-    return rk__fail(RK_E_CUDA, "kernel %s: cuMemcpyHtoD: %s", k->desc->name,
-                    cu_name(r));
+    return rk__fail(RK_E_CUDA, "kernel %s: cuMemcpyHtoDAsync: %s",
+                    k->desc->name, cu_name(r));
   return RK_OK;
 }
 
@@ -926,7 +974,7 @@ static void cuda_destroy(rk_kernel *k) {
     return;
   }
   ledger_release(c);
-  grave_add(c->d, c->exited, c->dmem, c->mod, c->stream);
+  grave_add(c->d, c->exited, c->dmem, c->stream);
   graves_drain(c->d);
   free(c->beat);
   free(c->beat_ns);

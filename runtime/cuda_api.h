@@ -87,7 +87,8 @@ typedef CUresult (*rk_cuGetProcAddress_t)(const char *symbol, void **pfn,
   X(cuMemFreeHost, 2000, (void *p))                                          \
   X(cuMemAlloc, 3020, (CUdeviceptr *d, size_t bytes))                        \
   X(cuMemFree, 3020, (CUdeviceptr d))                                        \
-  X(cuMemcpyHtoD, 3020, (CUdeviceptr d, const void *src, size_t bytes))      \
+  X(cuMemcpyHtoDAsync, 3020,                                                 \
+    (CUdeviceptr d, const void *src, size_t bytes, CUstream s))              \
   X(cuModuleLoadData, 2000, (CUmodule *m, const void *image))                \
   X(cuModuleUnload, 2000, (CUmodule m))                                      \
   X(cuModuleGetFunction, 2000, (CUfunction *f, CUmodule m, const char *n))   \

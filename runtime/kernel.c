@@ -26,6 +26,22 @@
 #define RK_HOST_PAUSE_NS 2000u
 #define RK_HOST_SPIN_NS 30000u
 
+/* Test hook (tests/reliability/test_bounded_wait.c compiles this file with
+** -DRK_TEST_HOOKS): called by a sender after it claimed n slots from pos on
+** lane and before it fills and publishes them, so a test can stall a
+** sender mid-operation. Production builds compile it to nothing. */
+#ifdef RK_TEST_HOOKS
+void (*rk__test_hook_claimed)(rk_kernel *k, uint32_t lane, uint64_t pos,
+                              uint32_t n);
+#define RK__HOOK_CLAIMED(k, lane, pos, n)                                   \
+  do {                                                                     \
+    if (rk__test_hook_claimed)                                             \
+      rk__test_hook_claimed(k, lane, pos, n);                              \
+  } while (0)
+#else
+#define RK__HOOK_CLAIMED(k, lane, pos, n) ((void)0)
+#endif
+
 struct rk_runtime {
   rk_config *cfg;             /* our copy (NULL: defaults) */
   rk_settings set;
@@ -628,6 +644,7 @@ static rk_status send_run(rk_kernel *k, uint32_t lane, uint32_t type_id,
       }
       continue;
     }
+    RK__HOOK_CLAIMED(k, w, pos, got);
     for (uint32_t i = 0; i < got; i++) {
       uint32_t a = actors && k->desc->has_state ? actors[done + i] : 0;
       uint64_t c = put_request(k, w, pos + i, type_id, a,
@@ -959,7 +976,13 @@ rk_status rk_kernel_terminate(rk_kernel *k, rk_kernel_stats *final) {
   /* seq_cst: pairs with enter() (see there). */
   atomic_store(&k->lifecycle, RK__K_TERMINATED);
   k->ops->notify_host(k); /* waiting senders and receivers leave */
-  while (atomic_load(&k->inflight) != 0) {
+  /* Waiting callers leave at once; a call stalled inside (its thread
+  ** descheduled or stopped between claim and publish) is waited for
+  ** RK_TERM_STALL_NS at most: its claimed slot then counts as unhandled. */
+  uint64_t t0 = rk__now_ns();
+  uint32_t stuck = 0;
+  while ((stuck = atomic_load(&k->inflight)) != 0 &&
+         rk__now_ns() - t0 < (uint64_t)RK_TERM_STALL_NS) {
     k->ops->notify_host(k);
     sched_yield();
   }
@@ -967,8 +990,12 @@ rk_status rk_kernel_terminate(rk_kernel *k, rk_kernel_stats *final) {
   if (final)
     *final = k->final;
   pthread_mutex_unlock(k->life_lock);
-  if (s == RK_OK)
+  if (s == RK_OK && stuck == 0)
     rk__clear_detail();
+  else if (s == RK_OK)
+    s = rk__fail(RK_E_TIMEOUT, "kernel %s: %u send/recv calls did not "
+                 "leave within %lld ms; stopped without them",
+                 k->desc->name, stuck, RK_TERM_STALL_NS / 1000000);
   else
     s = rk__fail(RK_E_TIMEOUT, "kernel %s: workers did not stop within "
                  "%lld ms; abandoned", k->desc->name,

@@ -272,10 +272,12 @@ void rk__lane_done_mc(rk_lane *l, uint64_t pos, uint32_t n);
 /* Slots accepted and not yet freed by the consumer (a snapshot). */
 static inline uint64_t rk__lane_depth(rk_lane *l) {
   /* Relaxed: a statistic; both words only grow and the difference is a
-  ** snapshot, clamped at zero if cons_head was read after a newer claim. */
+  ** snapshot, taken modulo 2^64 (right when the free-running positions
+  ** wrap, tests/reliability/test_queue_edges.c) and clamped at zero if it
+  ** is "negative" (a stale pair). */
   uint64_t h = rk__ld_rlx64(rk__lane_word(l, RK_RING_OFF_CONS_HEAD));
   uint64_t c = rk__ld_rlx64(rk__lane_word(l, RK_RING_OFF_PROD_CLAIM));
-  return c > h ? c - h : 0;
+  return c - h <= UINT64_MAX / 2 ? c - h : 0;
 }
 
 #endif /* RK_QUEUE_H */

@@ -4,7 +4,7 @@
 ** (default sm_90, no cache) exactly as librk does at run time. Exit 0 on
 ** success, 1 with NVRTC's log on a compile error, 2 on usage errors, 77
 ** (ctest's skip) when NVRTC cannot be loaded.
-**   rk-nvrtc-check [--arch=XY] FILE.rk.cu...
+**   rk-nvrtc-check [--arch=XY|--arch=sm_XY] FILE.rk.cu...
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +44,9 @@ static char *slurp(const char *path) {
 int main(int argc, char **argv) {
   int arch = 90, files = 0, bad = 0;
   for (int i = 1; i < argc; i++) {
-    if (strncmp(argv[i], "--arch=", 7) == 0) {
-      arch = atoi(argv[i] + 7);
+    if (strncmp(argv[i], "--arch=", 7) == 0) { /* 90 or sm_90 */
+      const char *a = argv[i] + 7;
+      arch = atoi(strncmp(a, "sm_", 3) == 0 ? a + 3 : a);
       continue;
     }
     files++;

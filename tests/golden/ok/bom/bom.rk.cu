@@ -17,6 +17,19 @@ typedef unsigned long uint64_t;
 typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
+/* Field offsets checked at compile time: NVRTC has no offsetof (neither
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
+** check is left to nvcc and to the host's _Static_asserts on the same
+** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+#if defined(__CUDACC_RTC__)
+/* A weaker check that still ends in a declaration, so no stray ';'. */
+#define RK_STATIC_OFFSET(T, f, off) \
+  static_assert((off) < sizeof(T), "offset of " #T "." #f " inside it")
+#else
+#define RK_STATIC_OFFSET(T, f, off)                                         \
+  static_assert(__builtin_offsetof(T, f) == (off), "offset of " #T "." #f)
+#endif
+
 /* ---- what handler bodies see ---- */
 
 /* The device twin of rk.h's rk_ctx. One per block, in shared memory: every
@@ -191,6 +204,32 @@ __device__ __forceinline__ void rk__copy_out(uint8_t *dst,
                  : "memory");
   }
 }
+/* The leader alone copies n bytes (a multiple of 16) from host memory:
+** every load follows its acquire of seq in its own program order, so no
+** argument about other threads is needed; the loads are issued back to
+** back, one bus round trip. */
+__device__ __forceinline__ void rk__lead_copy(uint8_t *dst, const uint8_t *src,
+                                              uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    uint32_t r[4];
+    rk__ld16(src + i, r);
+    uint32_t *d = (uint32_t *)(dst + i);
+    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  }
+}
+/* The leader alone copies a small response out: its stores precede its
+** own release of seq in program order (cumulativity needs no barrier). */
+__device__ __forceinline__ void rk__lead_copy_out(uint8_t *dst,
+                                                  const uint8_t *src,
+                                                  uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    const uint32_t *s = (const uint32_t *)(src + i);
+    asm volatile("st.global.v4.u32 [%0], {%1,%2,%3,%4};"
+                 :: "l"(dst + i), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3])
+                 : "memory");
+  }
+}
+
 /* Zeroes n bytes (a multiple of 16) of the block's buffer. */
 __device__ __forceinline__ void rk__zero(uint8_t *dst, uint32_t n) {
   for (uint32_t i = threadIdx.x * 4u; i < n; i += blockDim.x * 4u)
@@ -322,18 +361,20 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
     }
     if (polls == 0u)
       rk__publish(d, in, L); /* going idle: free slots, show counters */
-    if ((polls >= d->busy_polls || (polls & 31u) == 0u) &&
-        rk__control(d, in, L)) {
-      st->cmd = RK_STEP_EXIT;
-      return;
+    if (polls >= d->busy_polls || (polls & 31u) == 0u) {
+      /* beat here too: with many pollers one poll can take tens of us */
+      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
+                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
+      if (rk__control(d, in, L)) {
+        st->cmd = RK_STEP_EXIT;
+        return;
+      }
     }
     if (++polls > d->busy_polls) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
       __nanosleep(sleep_ns);
-      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
-                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
     }
   }
 }
@@ -402,4 +443,4 @@ struct bom_A {
 #define BOM_A_ID ((uint32_t)643093132u)
 static_assert(sizeof(bom_A) == 1u, "size of bom_A");
 static_assert(alignof(bom_A) == 1u, "alignment of bom_A");
-static_assert(__builtin_offsetof(bom_A, a) == 0u, "offset of bom_A.a");
+RK_STATIC_OFFSET(bom_A, a, 0u);

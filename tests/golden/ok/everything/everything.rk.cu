@@ -17,6 +17,19 @@ typedef unsigned long uint64_t;
 typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
+/* Field offsets checked at compile time: NVRTC has no offsetof (neither
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
+** check is left to nvcc and to the host's _Static_asserts on the same
+** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+#if defined(__CUDACC_RTC__)
+/* A weaker check that still ends in a declaration, so no stray ';'. */
+#define RK_STATIC_OFFSET(T, f, off) \
+  static_assert((off) < sizeof(T), "offset of " #T "." #f " inside it")
+#else
+#define RK_STATIC_OFFSET(T, f, off)                                         \
+  static_assert(__builtin_offsetof(T, f) == (off), "offset of " #T "." #f)
+#endif
+
 /* ---- what handler bodies see ---- */
 
 /* The device twin of rk.h's rk_ctx. One per block, in shared memory: every
@@ -191,6 +204,32 @@ __device__ __forceinline__ void rk__copy_out(uint8_t *dst,
                  : "memory");
   }
 }
+/* The leader alone copies n bytes (a multiple of 16) from host memory:
+** every load follows its acquire of seq in its own program order, so no
+** argument about other threads is needed; the loads are issued back to
+** back, one bus round trip. */
+__device__ __forceinline__ void rk__lead_copy(uint8_t *dst, const uint8_t *src,
+                                              uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    uint32_t r[4];
+    rk__ld16(src + i, r);
+    uint32_t *d = (uint32_t *)(dst + i);
+    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  }
+}
+/* The leader alone copies a small response out: its stores precede its
+** own release of seq in program order (cumulativity needs no barrier). */
+__device__ __forceinline__ void rk__lead_copy_out(uint8_t *dst,
+                                                  const uint8_t *src,
+                                                  uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    const uint32_t *s = (const uint32_t *)(src + i);
+    asm volatile("st.global.v4.u32 [%0], {%1,%2,%3,%4};"
+                 :: "l"(dst + i), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3])
+                 : "memory");
+  }
+}
+
 /* Zeroes n bytes (a multiple of 16) of the block's buffer. */
 __device__ __forceinline__ void rk__zero(uint8_t *dst, uint32_t n) {
   for (uint32_t i = threadIdx.x * 4u; i < n; i += blockDim.x * 4u)
@@ -322,18 +361,20 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
     }
     if (polls == 0u)
       rk__publish(d, in, L); /* going idle: free slots, show counters */
-    if ((polls >= d->busy_polls || (polls & 31u) == 0u) &&
-        rk__control(d, in, L)) {
-      st->cmd = RK_STEP_EXIT;
-      return;
+    if (polls >= d->busy_polls || (polls & 31u) == 0u) {
+      /* beat here too: with many pollers one poll can take tens of us */
+      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
+                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
+      if (rk__control(d, in, L)) {
+        st->cmd = RK_STEP_EXIT;
+        return;
+      }
     }
     if (++polls > d->busy_polls) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
       __nanosleep(sleep_ns);
-      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
-                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
     }
   }
 }
@@ -408,8 +449,8 @@ struct common_Point {
 #define COMMON_POINT_ID ((uint32_t)1359556512u)
 static_assert(sizeof(common_Point) == 8u, "size of common_Point");
 static_assert(alignof(common_Point) == 4u, "alignment of common_Point");
-static_assert(__builtin_offsetof(common_Point, x) == 0u, "offset of common_Point.x");
-static_assert(__builtin_offsetof(common_Point, y) == 4u, "offset of common_Point.y");
+RK_STATIC_OFFSET(common_Point, x, 0u);
+RK_STATIC_OFFSET(common_Point, y, 4u);
 
 /* common_Point's defaults (one thread) */
 static __device__ __forceinline__ void common_Point_ddefaults(common_Point *m)
@@ -425,7 +466,7 @@ struct shapes_Square {
 #define SHAPES_SQUARE_ID ((uint32_t)49786236u)
 static_assert(sizeof(shapes_Square) == 4u, "size of shapes_Square");
 static_assert(alignof(shapes_Square) == 4u, "alignment of shapes_Square");
-static_assert(__builtin_offsetof(shapes_Square, side) == 0u, "offset of shapes_Square.side");
+RK_STATIC_OFFSET(shapes_Square, side, 0u);
 
 struct shapes_Circle {
   float r;
@@ -433,7 +474,7 @@ struct shapes_Circle {
 #define SHAPES_CIRCLE_ID ((uint32_t)1218996603u)
 static_assert(sizeof(shapes_Circle) == 4u, "size of shapes_Circle");
 static_assert(alignof(shapes_Circle) == 4u, "alignment of shapes_Circle");
-static_assert(__builtin_offsetof(shapes_Circle, r) == 0u, "offset of shapes_Circle.r");
+RK_STATIC_OFFSET(shapes_Circle, r, 0u);
 
 /* ---- from everything.rk */
 #define TEST_EVERY_N ((uint32_t)8u)
@@ -486,19 +527,19 @@ struct test_every_Scalars {
 #define TEST_EVERY_SCALARS_ID ((uint32_t)1234u)
 static_assert(sizeof(test_every_Scalars) == 56u, "size of test_every_Scalars");
 static_assert(alignof(test_every_Scalars) == 8u, "alignment of test_every_Scalars");
-static_assert(__builtin_offsetof(test_every_Scalars, b) == 0u, "offset of test_every_Scalars.b");
-static_assert(__builtin_offsetof(test_every_Scalars, i8v) == 1u, "offset of test_every_Scalars.i8v");
-static_assert(__builtin_offsetof(test_every_Scalars, u8v) == 2u, "offset of test_every_Scalars.u8v");
-static_assert(__builtin_offsetof(test_every_Scalars, i16v) == 4u, "offset of test_every_Scalars.i16v");
-static_assert(__builtin_offsetof(test_every_Scalars, u16v) == 6u, "offset of test_every_Scalars.u16v");
-static_assert(__builtin_offsetof(test_every_Scalars, i32v) == 8u, "offset of test_every_Scalars.i32v");
-static_assert(__builtin_offsetof(test_every_Scalars, u32v) == 12u, "offset of test_every_Scalars.u32v");
-static_assert(__builtin_offsetof(test_every_Scalars, i64v) == 16u, "offset of test_every_Scalars.i64v");
-static_assert(__builtin_offsetof(test_every_Scalars, u64v) == 24u, "offset of test_every_Scalars.u64v");
-static_assert(__builtin_offsetof(test_every_Scalars, f32v) == 32u, "offset of test_every_Scalars.f32v");
-static_assert(__builtin_offsetof(test_every_Scalars, f64v) == 40u, "offset of test_every_Scalars.f64v");
-static_assert(__builtin_offsetof(test_every_Scalars, e) == 48u, "offset of test_every_Scalars.e");
-static_assert(__builtin_offsetof(test_every_Scalars, e2) == 52u, "offset of test_every_Scalars.e2");
+RK_STATIC_OFFSET(test_every_Scalars, b, 0u);
+RK_STATIC_OFFSET(test_every_Scalars, i8v, 1u);
+RK_STATIC_OFFSET(test_every_Scalars, u8v, 2u);
+RK_STATIC_OFFSET(test_every_Scalars, i16v, 4u);
+RK_STATIC_OFFSET(test_every_Scalars, u16v, 6u);
+RK_STATIC_OFFSET(test_every_Scalars, i32v, 8u);
+RK_STATIC_OFFSET(test_every_Scalars, u32v, 12u);
+RK_STATIC_OFFSET(test_every_Scalars, i64v, 16u);
+RK_STATIC_OFFSET(test_every_Scalars, u64v, 24u);
+RK_STATIC_OFFSET(test_every_Scalars, f32v, 32u);
+RK_STATIC_OFFSET(test_every_Scalars, f64v, 40u);
+RK_STATIC_OFFSET(test_every_Scalars, e, 48u);
+RK_STATIC_OFFSET(test_every_Scalars, e2, 52u);
 
 /* test_every_Scalars's defaults (one thread) */
 static __device__ __forceinline__ void test_every_Scalars_ddefaults(test_every_Scalars *m)
@@ -530,13 +571,13 @@ struct test_every_Arrays {
 #define TEST_EVERY_ARRAYS_ID ((uint32_t)1132497784u)
 static_assert(sizeof(test_every_Arrays) == 336u, "size of test_every_Arrays");
 static_assert(alignof(test_every_Arrays) == 8u, "alignment of test_every_Arrays");
-static_assert(__builtin_offsetof(test_every_Arrays, n) == 0u, "offset of test_every_Arrays.n");
-static_assert(__builtin_offsetof(test_every_Arrays, m) == 2u, "offset of test_every_Arrays.m");
-static_assert(__builtin_offsetof(test_every_Arrays, fixed) == 4u, "offset of test_every_Arrays.fixed");
-static_assert(__builtin_offsetof(test_every_Arrays, vals) == 24u, "offset of test_every_Arrays.vals");
-static_assert(__builtin_offsetof(test_every_Arrays, pts) == 88u, "offset of test_every_Arrays.pts");
-static_assert(__builtin_offsetof(test_every_Arrays, s) == 216u, "offset of test_every_Arrays.s");
-static_assert(__builtin_offsetof(test_every_Arrays, flags) == 328u, "offset of test_every_Arrays.flags");
+RK_STATIC_OFFSET(test_every_Arrays, n, 0u);
+RK_STATIC_OFFSET(test_every_Arrays, m, 2u);
+RK_STATIC_OFFSET(test_every_Arrays, fixed, 4u);
+RK_STATIC_OFFSET(test_every_Arrays, vals, 24u);
+RK_STATIC_OFFSET(test_every_Arrays, pts, 88u);
+RK_STATIC_OFFSET(test_every_Arrays, s, 216u);
+RK_STATIC_OFFSET(test_every_Arrays, flags, 328u);
 
 /* test_every_Arrays's defaults (one thread) */
 static __device__ __forceinline__ void test_every_Arrays_ddefaults(test_every_Arrays *m)
@@ -568,12 +609,12 @@ struct test_every_Nested {
 #define TEST_EVERY_NESTED_ID ((uint32_t)2126647541u)
 static_assert(sizeof(test_every_Nested) == 368u, "size of test_every_Nested");
 static_assert(alignof(test_every_Nested) == 8u, "alignment of test_every_Nested");
-static_assert(__builtin_offsetof(test_every_Nested, a) == 0u, "offset of test_every_Nested.a");
-static_assert(__builtin_offsetof(test_every_Nested, p) == 336u, "offset of test_every_Nested.p");
-static_assert(__builtin_offsetof(test_every_Nested, q) == 344u, "offset of test_every_Nested.q");
-static_assert(__builtin_offsetof(test_every_Nested, sq) == 352u, "offset of test_every_Nested.sq");
-static_assert(__builtin_offsetof(test_every_Nested, c) == 356u, "offset of test_every_Nested.c");
-static_assert(__builtin_offsetof(test_every_Nested, col) == 360u, "offset of test_every_Nested.col");
+RK_STATIC_OFFSET(test_every_Nested, a, 0u);
+RK_STATIC_OFFSET(test_every_Nested, p, 336u);
+RK_STATIC_OFFSET(test_every_Nested, q, 344u);
+RK_STATIC_OFFSET(test_every_Nested, sq, 352u);
+RK_STATIC_OFFSET(test_every_Nested, c, 356u);
+RK_STATIC_OFFSET(test_every_Nested, col, 360u);
 
 /* test_every_Nested's defaults (one thread) */
 static __device__ __forceinline__ void test_every_Nested_ddefaults(test_every_Nested *m)
@@ -620,9 +661,9 @@ struct test_every_Worker_state {
 };
 static_assert(sizeof(test_every_Worker_state) == 20u, "size of test_every_Worker_state");
 static_assert(alignof(test_every_Worker_state) == 4u, "alignment of test_every_Worker_state");
-static_assert(__builtin_offsetof(test_every_Worker_state, count) == 0u, "offset of test_every_Worker_state.count");
-static_assert(__builtin_offsetof(test_every_Worker_state, last) == 4u, "offset of test_every_Worker_state.last");
-static_assert(__builtin_offsetof(test_every_Worker_state, hist) == 12u, "offset of test_every_Worker_state.hist");
+RK_STATIC_OFFSET(test_every_Worker_state, count, 0u);
+RK_STATIC_OFFSET(test_every_Worker_state, last, 4u);
+RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
 
 /* code block */
 #line 66 "everything.rk"
@@ -632,7 +673,7 @@ static_assert(__builtin_offsetof(test_every_Worker_state, hist) == 12u, "offset 
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 636 "everything.rk.cu"
+#line 677 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -645,7 +686,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 649 "everything.rk.cu"
+#line 690 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -659,7 +700,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 663 "everything.rk.cu"
+#line 704 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -694,22 +735,24 @@ extern "C" __global__ void rk_kernel_test_every_Worker(const rk_ddesc *d) {
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
                             : (uint8_t *)rk__smem;
   uint8_t *resp = req + d->req_bytes;
-  /* small requests are read whole while the leader reads the header */
-  const uint32_t spec = d->req_bytes <= 512u ? d->req_bytes : 0u;
+  /* requests up to 256 bytes are read whole by the leader (one bus round
+  ** trip with the header); larger ones by the block after barrier (2) */
+  const uint32_t spec = d->req_bytes <= 256u ? d->req_bytes : 0u;
   for (;;) {
     if (threadIdx.x == 0)
       rk__lead_wait(d, in, &L, &st);
     __syncthreads(); /* (1) the leader's verdict (and its acquire) */
     if (st.cmd == RK_STEP_EXIT)
       break;
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) { /* small requests: the leader reads all, in
+                               program order after its own acquire */
       rk__lead_header(&st, d->req_bytes);
-    rk__copy_in(req, st.slot + RK_SLOT_HDR, spec);
-    __syncthreads(); /* (2) header known to all */
+      rk__lead_copy(req, st.slot + RK_SLOT_HDR, spec);
+    }
+    __syncthreads(); /* (2) header (and a small request) known to all */
     if (!spec)
       rk__copy_in(req, st.slot + RK_SLOT_HDR, st.size);
-    rk__zero(resp, d->resp_bytes);
-    __syncthreads(); /* (3) request in, response zeroed */
+    __syncthreads(); /* (3) request in (the dispatch zeroes and inits resp) */
     uint8_t *state = 0;
     if (d->has_state && st.ctx.actor < d->actors)
       state = d->states + (uint64_t)st.ctx.actor * d->state_stride;
@@ -739,8 +782,15 @@ extern "C" __global__ void rk_kernel_test_every_Worker(const rk_ddesc *d) {
       break;
     if (oslot) {
       uint32_t size = d->out_size[out];
-      rk__copy_out(oslot + RK_SLOT_HDR, resp, (size + 15u) & ~15u);
+      uint32_t n = (size + 15u) & ~15u;
+      if (n > 256u) { /* large: the block writes, each thread fences its own
+                         stores at system scope before barrier (6) */
+        rk__copy_out(oslot + RK_SLOT_HDR, resp, n);
+        __threadfence_system();
+      }
       if (threadIdx.x == 0) {
+        if (n <= 256u) /* small: the leader writes all before its release */
+          rk__lead_copy_out(oslot + RK_SLOT_HDR, resp, n);
         int failed = (st.ctx.flags & RK_CTX_FAILED) != 0u;
         *(volatile uint64_t *)(oslot + RK_SLOT_OFF_CORR) = st.corr;
         *(volatile uint32_t *)(oslot + RK_SLOT_OFF_TYPE) = rt;
@@ -770,7 +820,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 774 "everything.rk.cu"
+#line 824 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -779,7 +829,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 783 "everything.rk.cu"
+#line 833 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -814,22 +864,24 @@ extern "C" __global__ void rk_kernel_test_every_Stateless(const rk_ddesc *d) {
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
                             : (uint8_t *)rk__smem;
   uint8_t *resp = req + d->req_bytes;
-  /* small requests are read whole while the leader reads the header */
-  const uint32_t spec = d->req_bytes <= 512u ? d->req_bytes : 0u;
+  /* requests up to 256 bytes are read whole by the leader (one bus round
+  ** trip with the header); larger ones by the block after barrier (2) */
+  const uint32_t spec = d->req_bytes <= 256u ? d->req_bytes : 0u;
   for (;;) {
     if (threadIdx.x == 0)
       rk__lead_wait(d, in, &L, &st);
     __syncthreads(); /* (1) the leader's verdict (and its acquire) */
     if (st.cmd == RK_STEP_EXIT)
       break;
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) { /* small requests: the leader reads all, in
+                               program order after its own acquire */
       rk__lead_header(&st, d->req_bytes);
-    rk__copy_in(req, st.slot + RK_SLOT_HDR, spec);
-    __syncthreads(); /* (2) header known to all */
+      rk__lead_copy(req, st.slot + RK_SLOT_HDR, spec);
+    }
+    __syncthreads(); /* (2) header (and a small request) known to all */
     if (!spec)
       rk__copy_in(req, st.slot + RK_SLOT_HDR, st.size);
-    rk__zero(resp, d->resp_bytes);
-    __syncthreads(); /* (3) request in, response zeroed */
+    __syncthreads(); /* (3) request in (the dispatch zeroes and inits resp) */
     uint8_t *state = 0;
     if (d->has_state && st.ctx.actor < d->actors)
       state = d->states + (uint64_t)st.ctx.actor * d->state_stride;
@@ -859,8 +911,15 @@ extern "C" __global__ void rk_kernel_test_every_Stateless(const rk_ddesc *d) {
       break;
     if (oslot) {
       uint32_t size = d->out_size[out];
-      rk__copy_out(oslot + RK_SLOT_HDR, resp, (size + 15u) & ~15u);
+      uint32_t n = (size + 15u) & ~15u;
+      if (n > 256u) { /* large: the block writes, each thread fences its own
+                         stores at system scope before barrier (6) */
+        rk__copy_out(oslot + RK_SLOT_HDR, resp, n);
+        __threadfence_system();
+      }
       if (threadIdx.x == 0) {
+        if (n <= 256u) /* small: the leader writes all before its release */
+          rk__lead_copy_out(oslot + RK_SLOT_HDR, resp, n);
         int failed = (st.ctx.flags & RK_CTX_FAILED) != 0u;
         *(volatile uint64_t *)(oslot + RK_SLOT_OFF_CORR) = st.corr;
         *(volatile uint32_t *)(oslot + RK_SLOT_OFF_TYPE) = rt;
@@ -890,7 +949,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 894 "everything.rk.cu"
+#line 953 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -922,22 +981,24 @@ extern "C" __global__ void rk_kernel_test_every_Defaults(const rk_ddesc *d) {
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
                             : (uint8_t *)rk__smem;
   uint8_t *resp = req + d->req_bytes;
-  /* small requests are read whole while the leader reads the header */
-  const uint32_t spec = d->req_bytes <= 512u ? d->req_bytes : 0u;
+  /* requests up to 256 bytes are read whole by the leader (one bus round
+  ** trip with the header); larger ones by the block after barrier (2) */
+  const uint32_t spec = d->req_bytes <= 256u ? d->req_bytes : 0u;
   for (;;) {
     if (threadIdx.x == 0)
       rk__lead_wait(d, in, &L, &st);
     __syncthreads(); /* (1) the leader's verdict (and its acquire) */
     if (st.cmd == RK_STEP_EXIT)
       break;
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) { /* small requests: the leader reads all, in
+                               program order after its own acquire */
       rk__lead_header(&st, d->req_bytes);
-    rk__copy_in(req, st.slot + RK_SLOT_HDR, spec);
-    __syncthreads(); /* (2) header known to all */
+      rk__lead_copy(req, st.slot + RK_SLOT_HDR, spec);
+    }
+    __syncthreads(); /* (2) header (and a small request) known to all */
     if (!spec)
       rk__copy_in(req, st.slot + RK_SLOT_HDR, st.size);
-    rk__zero(resp, d->resp_bytes);
-    __syncthreads(); /* (3) request in, response zeroed */
+    __syncthreads(); /* (3) request in (the dispatch zeroes and inits resp) */
     uint8_t *state = 0;
     if (d->has_state && st.ctx.actor < d->actors)
       state = d->states + (uint64_t)st.ctx.actor * d->state_stride;
@@ -967,8 +1028,15 @@ extern "C" __global__ void rk_kernel_test_every_Defaults(const rk_ddesc *d) {
       break;
     if (oslot) {
       uint32_t size = d->out_size[out];
-      rk__copy_out(oslot + RK_SLOT_HDR, resp, (size + 15u) & ~15u);
+      uint32_t n = (size + 15u) & ~15u;
+      if (n > 256u) { /* large: the block writes, each thread fences its own
+                         stores at system scope before barrier (6) */
+        rk__copy_out(oslot + RK_SLOT_HDR, resp, n);
+        __threadfence_system();
+      }
       if (threadIdx.x == 0) {
+        if (n <= 256u) /* small: the leader writes all before its release */
+          rk__lead_copy_out(oslot + RK_SLOT_HDR, resp, n);
         int failed = (st.ctx.flags & RK_CTX_FAILED) != 0u;
         *(volatile uint64_t *)(oslot + RK_SLOT_OFF_CORR) = st.corr;
         *(volatile uint32_t *)(oslot + RK_SLOT_OFF_TYPE) = rt;

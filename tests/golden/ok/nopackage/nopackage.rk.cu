@@ -17,6 +17,19 @@ typedef unsigned long uint64_t;
 typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
+/* Field offsets checked at compile time: NVRTC has no offsetof (neither
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
+** check is left to nvcc and to the host's _Static_asserts on the same
+** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+#if defined(__CUDACC_RTC__)
+/* A weaker check that still ends in a declaration, so no stray ';'. */
+#define RK_STATIC_OFFSET(T, f, off) \
+  static_assert((off) < sizeof(T), "offset of " #T "." #f " inside it")
+#else
+#define RK_STATIC_OFFSET(T, f, off)                                         \
+  static_assert(__builtin_offsetof(T, f) == (off), "offset of " #T "." #f)
+#endif
+
 /* ---- what handler bodies see ---- */
 
 /* The device twin of rk.h's rk_ctx. One per block, in shared memory: every
@@ -191,6 +204,32 @@ __device__ __forceinline__ void rk__copy_out(uint8_t *dst,
                  : "memory");
   }
 }
+/* The leader alone copies n bytes (a multiple of 16) from host memory:
+** every load follows its acquire of seq in its own program order, so no
+** argument about other threads is needed; the loads are issued back to
+** back, one bus round trip. */
+__device__ __forceinline__ void rk__lead_copy(uint8_t *dst, const uint8_t *src,
+                                              uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    uint32_t r[4];
+    rk__ld16(src + i, r);
+    uint32_t *d = (uint32_t *)(dst + i);
+    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  }
+}
+/* The leader alone copies a small response out: its stores precede its
+** own release of seq in program order (cumulativity needs no barrier). */
+__device__ __forceinline__ void rk__lead_copy_out(uint8_t *dst,
+                                                  const uint8_t *src,
+                                                  uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    const uint32_t *s = (const uint32_t *)(src + i);
+    asm volatile("st.global.v4.u32 [%0], {%1,%2,%3,%4};"
+                 :: "l"(dst + i), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3])
+                 : "memory");
+  }
+}
+
 /* Zeroes n bytes (a multiple of 16) of the block's buffer. */
 __device__ __forceinline__ void rk__zero(uint8_t *dst, uint32_t n) {
   for (uint32_t i = threadIdx.x * 4u; i < n; i += blockDim.x * 4u)
@@ -322,18 +361,20 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
     }
     if (polls == 0u)
       rk__publish(d, in, L); /* going idle: free slots, show counters */
-    if ((polls >= d->busy_polls || (polls & 31u) == 0u) &&
-        rk__control(d, in, L)) {
-      st->cmd = RK_STEP_EXIT;
-      return;
+    if (polls >= d->busy_polls || (polls & 31u) == 0u) {
+      /* beat here too: with many pollers one poll can take tens of us */
+      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
+                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
+      if (rk__control(d, in, L)) {
+        st->cmd = RK_STEP_EXIT;
+        return;
+      }
     }
     if (++polls > d->busy_polls) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
       __nanosleep(sleep_ns);
-      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
-                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
     }
   }
 }
@@ -403,7 +444,7 @@ struct nopackage_Ping {
 #define NOPACKAGE_PING_ID ((uint32_t)756681676u)
 static_assert(sizeof(nopackage_Ping) == 1u, "size of nopackage_Ping");
 static_assert(alignof(nopackage_Ping) == 1u, "alignment of nopackage_Ping");
-static_assert(__builtin_offsetof(nopackage_Ping, k) == 0u, "offset of nopackage_Ping.k");
+RK_STATIC_OFFSET(nopackage_Ping, k, 0u);
 
 /* nopackage_Ping's defaults (one thread) */
 static __device__ __forceinline__ void nopackage_Ping_ddefaults(nopackage_Ping *m)
@@ -432,7 +473,7 @@ static __device__ void rk_h_nopackage_Echo_Ping(rk_dctx *ctx, const nopackage_Pi
   (void)q;
 #line 4 "nopackage.rk"
  *q = *p; 
-#line 436 "nopackage.rk.cu"
+#line 477 "nopackage.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -464,22 +505,24 @@ extern "C" __global__ void rk_kernel_nopackage_Echo(const rk_ddesc *d) {
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
                             : (uint8_t *)rk__smem;
   uint8_t *resp = req + d->req_bytes;
-  /* small requests are read whole while the leader reads the header */
-  const uint32_t spec = d->req_bytes <= 512u ? d->req_bytes : 0u;
+  /* requests up to 256 bytes are read whole by the leader (one bus round
+  ** trip with the header); larger ones by the block after barrier (2) */
+  const uint32_t spec = d->req_bytes <= 256u ? d->req_bytes : 0u;
   for (;;) {
     if (threadIdx.x == 0)
       rk__lead_wait(d, in, &L, &st);
     __syncthreads(); /* (1) the leader's verdict (and its acquire) */
     if (st.cmd == RK_STEP_EXIT)
       break;
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) { /* small requests: the leader reads all, in
+                               program order after its own acquire */
       rk__lead_header(&st, d->req_bytes);
-    rk__copy_in(req, st.slot + RK_SLOT_HDR, spec);
-    __syncthreads(); /* (2) header known to all */
+      rk__lead_copy(req, st.slot + RK_SLOT_HDR, spec);
+    }
+    __syncthreads(); /* (2) header (and a small request) known to all */
     if (!spec)
       rk__copy_in(req, st.slot + RK_SLOT_HDR, st.size);
-    rk__zero(resp, d->resp_bytes);
-    __syncthreads(); /* (3) request in, response zeroed */
+    __syncthreads(); /* (3) request in (the dispatch zeroes and inits resp) */
     uint8_t *state = 0;
     if (d->has_state && st.ctx.actor < d->actors)
       state = d->states + (uint64_t)st.ctx.actor * d->state_stride;
@@ -509,8 +552,15 @@ extern "C" __global__ void rk_kernel_nopackage_Echo(const rk_ddesc *d) {
       break;
     if (oslot) {
       uint32_t size = d->out_size[out];
-      rk__copy_out(oslot + RK_SLOT_HDR, resp, (size + 15u) & ~15u);
+      uint32_t n = (size + 15u) & ~15u;
+      if (n > 256u) { /* large: the block writes, each thread fences its own
+                         stores at system scope before barrier (6) */
+        rk__copy_out(oslot + RK_SLOT_HDR, resp, n);
+        __threadfence_system();
+      }
       if (threadIdx.x == 0) {
+        if (n <= 256u) /* small: the leader writes all before its release */
+          rk__lead_copy_out(oslot + RK_SLOT_HDR, resp, n);
         int failed = (st.ctx.flags & RK_CTX_FAILED) != 0u;
         *(volatile uint64_t *)(oslot + RK_SLOT_OFF_CORR) = st.corr;
         *(volatile uint32_t *)(oslot + RK_SLOT_OFF_TYPE) = rt;

@@ -17,6 +17,19 @@ typedef unsigned long uint64_t;
 typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
+/* Field offsets checked at compile time: NVRTC has no offsetof (neither
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
+** check is left to nvcc and to the host's _Static_asserts on the same
+** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+#if defined(__CUDACC_RTC__)
+/* A weaker check that still ends in a declaration, so no stray ';'. */
+#define RK_STATIC_OFFSET(T, f, off) \
+  static_assert((off) < sizeof(T), "offset of " #T "." #f " inside it")
+#else
+#define RK_STATIC_OFFSET(T, f, off)                                         \
+  static_assert(__builtin_offsetof(T, f) == (off), "offset of " #T "." #f)
+#endif
+
 /* ---- what handler bodies see ---- */
 
 /* The device twin of rk.h's rk_ctx. One per block, in shared memory: every
@@ -191,6 +204,32 @@ __device__ __forceinline__ void rk__copy_out(uint8_t *dst,
                  : "memory");
   }
 }
+/* The leader alone copies n bytes (a multiple of 16) from host memory:
+** every load follows its acquire of seq in its own program order, so no
+** argument about other threads is needed; the loads are issued back to
+** back, one bus round trip. */
+__device__ __forceinline__ void rk__lead_copy(uint8_t *dst, const uint8_t *src,
+                                              uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    uint32_t r[4];
+    rk__ld16(src + i, r);
+    uint32_t *d = (uint32_t *)(dst + i);
+    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  }
+}
+/* The leader alone copies a small response out: its stores precede its
+** own release of seq in program order (cumulativity needs no barrier). */
+__device__ __forceinline__ void rk__lead_copy_out(uint8_t *dst,
+                                                  const uint8_t *src,
+                                                  uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 16u) {
+    const uint32_t *s = (const uint32_t *)(src + i);
+    asm volatile("st.global.v4.u32 [%0], {%1,%2,%3,%4};"
+                 :: "l"(dst + i), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3])
+                 : "memory");
+  }
+}
+
 /* Zeroes n bytes (a multiple of 16) of the block's buffer. */
 __device__ __forceinline__ void rk__zero(uint8_t *dst, uint32_t n) {
   for (uint32_t i = threadIdx.x * 4u; i < n; i += blockDim.x * 4u)
@@ -322,18 +361,20 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
     }
     if (polls == 0u)
       rk__publish(d, in, L); /* going idle: free slots, show counters */
-    if ((polls >= d->busy_polls || (polls & 31u) == 0u) &&
-        rk__control(d, in, L)) {
-      st->cmd = RK_STEP_EXIT;
-      return;
+    if (polls >= d->busy_polls || (polls & 31u) == 0u) {
+      /* beat here too: with many pollers one poll can take tens of us */
+      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
+                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
+      if (rk__control(d, in, L)) {
+        st->cmd = RK_STEP_EXIT;
+        return;
+      }
     }
     if (++polls > d->busy_polls) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
       __nanosleep(sleep_ns);
-      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
-                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
     }
   }
 }
@@ -404,7 +445,7 @@ struct bank_Deposit {
 #define BANK_DEPOSIT_ID ((uint32_t)1496316335u)
 static_assert(sizeof(bank_Deposit) == 8u, "size of bank_Deposit");
 static_assert(alignof(bank_Deposit) == 8u, "alignment of bank_Deposit");
-static_assert(__builtin_offsetof(bank_Deposit, amount) == 0u, "offset of bank_Deposit.amount");
+RK_STATIC_OFFSET(bank_Deposit, amount, 0u);
 
 struct bank_Withdraw {
   int64_t amount;
@@ -413,8 +454,8 @@ struct bank_Withdraw {
 #define BANK_WITHDRAW_ID ((uint32_t)1681773297u)
 static_assert(sizeof(bank_Withdraw) == 16u, "size of bank_Withdraw");
 static_assert(alignof(bank_Withdraw) == 8u, "alignment of bank_Withdraw");
-static_assert(__builtin_offsetof(bank_Withdraw, amount) == 0u, "offset of bank_Withdraw.amount");
-static_assert(__builtin_offsetof(bank_Withdraw, to) == 8u, "offset of bank_Withdraw.to");
+RK_STATIC_OFFSET(bank_Withdraw, amount, 0u);
+RK_STATIC_OFFSET(bank_Withdraw, to, 8u);
 
 struct bank_Receipt {
   uint32_t account;
@@ -425,10 +466,10 @@ struct bank_Receipt {
 #define BANK_RECEIPT_ID ((uint32_t)898602669u)
 static_assert(sizeof(bank_Receipt) == 24u, "size of bank_Receipt");
 static_assert(alignof(bank_Receipt) == 8u, "alignment of bank_Receipt");
-static_assert(__builtin_offsetof(bank_Receipt, account) == 0u, "offset of bank_Receipt.account");
-static_assert(__builtin_offsetof(bank_Receipt, to) == 4u, "offset of bank_Receipt.to");
-static_assert(__builtin_offsetof(bank_Receipt, amount) == 8u, "offset of bank_Receipt.amount");
-static_assert(__builtin_offsetof(bank_Receipt, balance) == 16u, "offset of bank_Receipt.balance");
+RK_STATIC_OFFSET(bank_Receipt, account, 0u);
+RK_STATIC_OFFSET(bank_Receipt, to, 4u);
+RK_STATIC_OFFSET(bank_Receipt, amount, 8u);
+RK_STATIC_OFFSET(bank_Receipt, balance, 16u);
 
 /* Zeroes *m and applies its defaults: called by every thread of the block. */
 static __device__ __forceinline__ void bank_Receipt_dinit(bank_Receipt *m)
@@ -445,7 +486,7 @@ struct bank_GetBalance {
 #define BANK_GETBALANCE_ID ((uint32_t)199168059u)
 static_assert(sizeof(bank_GetBalance) == 4u, "size of bank_GetBalance");
 static_assert(alignof(bank_GetBalance) == 4u, "alignment of bank_GetBalance");
-static_assert(__builtin_offsetof(bank_GetBalance, account) == 0u, "offset of bank_GetBalance.account");
+RK_STATIC_OFFSET(bank_GetBalance, account, 0u);
 
 struct bank_Balance {
   uint32_t account;
@@ -455,9 +496,9 @@ struct bank_Balance {
 #define BANK_BALANCE_ID ((uint32_t)1791638409u)
 static_assert(sizeof(bank_Balance) == 24u, "size of bank_Balance");
 static_assert(alignof(bank_Balance) == 8u, "alignment of bank_Balance");
-static_assert(__builtin_offsetof(bank_Balance, account) == 0u, "offset of bank_Balance.account");
-static_assert(__builtin_offsetof(bank_Balance, balance) == 8u, "offset of bank_Balance.balance");
-static_assert(__builtin_offsetof(bank_Balance, ops) == 16u, "offset of bank_Balance.ops");
+RK_STATIC_OFFSET(bank_Balance, account, 0u);
+RK_STATIC_OFFSET(bank_Balance, balance, 8u);
+RK_STATIC_OFFSET(bank_Balance, ops, 16u);
 
 /* Zeroes *m and applies its defaults: called by every thread of the block. */
 static __device__ __forceinline__ void bank_Balance_dinit(bank_Balance *m)
@@ -475,8 +516,8 @@ struct bank_Accounts_state {
 };
 static_assert(sizeof(bank_Accounts_state) == 16u, "size of bank_Accounts_state");
 static_assert(alignof(bank_Accounts_state) == 8u, "alignment of bank_Accounts_state");
-static_assert(__builtin_offsetof(bank_Accounts_state, balance) == 0u, "offset of bank_Accounts_state.balance");
-static_assert(__builtin_offsetof(bank_Accounts_state, ops) == 8u, "offset of bank_Accounts_state.ops");
+RK_STATIC_OFFSET(bank_Accounts_state, balance, 0u);
+RK_STATIC_OFFSET(bank_Accounts_state, ops, 8u);
 
 /* ==== kernel bank.Accounts */
 
@@ -492,7 +533,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 496 "bank.rk.cu"
+#line 537 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -516,7 +557,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 520 "bank.rk.cu"
+#line 561 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -533,7 +574,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 537 "bank.rk.cu"
+#line 578 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -572,22 +613,24 @@ extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *d) {
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
                             : (uint8_t *)rk__smem;
   uint8_t *resp = req + d->req_bytes;
-  /* small requests are read whole while the leader reads the header */
-  const uint32_t spec = d->req_bytes <= 512u ? d->req_bytes : 0u;
+  /* requests up to 256 bytes are read whole by the leader (one bus round
+  ** trip with the header); larger ones by the block after barrier (2) */
+  const uint32_t spec = d->req_bytes <= 256u ? d->req_bytes : 0u;
   for (;;) {
     if (threadIdx.x == 0)
       rk__lead_wait(d, in, &L, &st);
     __syncthreads(); /* (1) the leader's verdict (and its acquire) */
     if (st.cmd == RK_STEP_EXIT)
       break;
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) { /* small requests: the leader reads all, in
+                               program order after its own acquire */
       rk__lead_header(&st, d->req_bytes);
-    rk__copy_in(req, st.slot + RK_SLOT_HDR, spec);
-    __syncthreads(); /* (2) header known to all */
+      rk__lead_copy(req, st.slot + RK_SLOT_HDR, spec);
+    }
+    __syncthreads(); /* (2) header (and a small request) known to all */
     if (!spec)
       rk__copy_in(req, st.slot + RK_SLOT_HDR, st.size);
-    rk__zero(resp, d->resp_bytes);
-    __syncthreads(); /* (3) request in, response zeroed */
+    __syncthreads(); /* (3) request in (the dispatch zeroes and inits resp) */
     uint8_t *state = 0;
     if (d->has_state && st.ctx.actor < d->actors)
       state = d->states + (uint64_t)st.ctx.actor * d->state_stride;
@@ -617,8 +660,15 @@ extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *d) {
       break;
     if (oslot) {
       uint32_t size = d->out_size[out];
-      rk__copy_out(oslot + RK_SLOT_HDR, resp, (size + 15u) & ~15u);
+      uint32_t n = (size + 15u) & ~15u;
+      if (n > 256u) { /* large: the block writes, each thread fences its own
+                         stores at system scope before barrier (6) */
+        rk__copy_out(oslot + RK_SLOT_HDR, resp, n);
+        __threadfence_system();
+      }
       if (threadIdx.x == 0) {
+        if (n <= 256u) /* small: the leader writes all before its release */
+          rk__lead_copy_out(oslot + RK_SLOT_HDR, resp, n);
         int failed = (st.ctx.flags & RK_CTX_FAILED) != 0u;
         *(volatile uint64_t *)(oslot + RK_SLOT_OFF_CORR) = st.corr;
         *(volatile uint32_t *)(oslot + RK_SLOT_OFF_TYPE) = rt;

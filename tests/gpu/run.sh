@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# tests/gpu/run.sh: the whole check on the GPU machine. Builds everything,
+# runs every ctest with the GPU required (RK_REQUIRE_GPU=1: a missing GPU
+# fails), the examples on the GPU (RK_BACKEND=cuda), and compute-sanitizer
+# memcheck and racecheck over the GPU tests; prints a summary.
+#   tests/gpu/run.sh [BUILD_DIR]     (from the repository root)
+# Logs go to $OUT (or /tmp/rk-gpu-logs) when it is set.
+set -u
+B=${1:-/tmp/b}
+LOG=${OUT:-/tmp/rk-gpu-logs}
+mkdir -p "$LOG"
+summary=""
+note() { summary="$summary
+$1"; echo "== $1"; }
+
+if cmake -S . -B "$B" -G Ninja -DRK_WERROR=ON >"$LOG/configure.log" 2>&1 &&
+   ninja -C "$B" >"$LOG/build.log" 2>&1; then
+  note "build: ok"
+else
+  note "build: FAILED (see build.log)"; tail -40 "$LOG/build.log"
+fi
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null |
+  sed 's/^/gpu: /' | tee "$LOG/gpu.txt"
+
+RK_REQUIRE_GPU=1 ctest --test-dir "$B" --output-on-failure -j4 \
+  >"$LOG/ctest.log" 2>&1
+note "ctest (RK_REQUIRE_GPU=1): $(grep -E 'tests passed' "$LOG/ctest.log")"
+grep -E '^\s+[0-9]+ - ' "$LOG/ctest.log" | sed 's/^/  /'
+RK_REQUIRE_GPU=1 "$B/tests/gpu/test_gpu_cuda" >"$LOG/test_gpu_cuda.log" 2>&1
+note "test_gpu_cuda alone: rc=$? $(grep -E '^# ' "$LOG/test_gpu_cuda.log" | tr '\n' ' ')"
+
+for ex in vector_add accounts; do
+  exe=$(find "$B/examples" -type f -name "$ex" -perm -u+x 2>/dev/null | head -1)
+  [ -n "$exe" ] || { note "example $ex: not built"; continue; }
+  RK_BACKEND=cuda timeout 300 "$exe" >"$LOG/example_$ex.log" 2>&1
+  note "example $ex (cuda): rc=$? $(tail -3 "$LOG/example_$ex.log" | tr '\n' ' ')"
+done
+
+if command -v compute-sanitizer >/dev/null 2>&1; then
+  for tool in memcheck racecheck; do
+    RK_GPU_QUICK=1 RK_GPU_NO_FAULTS=1 RK_CUDA_STALL_MS=20000 \
+      timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 99 \
+      "$B/tests/gpu/test_gpu_cuda" >"$LOG/sanitizer_$tool.log" 2>&1
+    note "compute-sanitizer $tool: rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$LOG/sanitizer_$tool.log" | tr '\n' ' ')"
+  done
+else
+  note "compute-sanitizer: not found"
+fi
+echo "==================== summary"
+echo "$summary"
