@@ -13,7 +13,9 @@
 # (emit cuda) and NAME.rk.yaml (emit manifest) into OUT_DIR; adds the .rk.c
 # files to <tgt>'s sources, OUT_DIR to its include directories and links
 # ringkernel::rk. A schema that is imported must be listed too: rkc generates
-# imported declarations only in their own file. The paths written are
+# imported declarations only in their own file. Several targets may list
+# one schema with one OUT_DIR (the same EMIT and IMPORT_DIRS): rkc then runs
+# once for all of them. The paths written are
 # appended to <tgt>'s properties RK_GENERATED_HEADERS, RK_GENERATED_SOURCES,
 # RK_GENERATED_CUDA and RK_GENERATED_MANIFESTS. <tgt> must use the keyword
 # form of target_link_libraries (PRIVATE/PUBLIC), as this function does.
@@ -78,8 +80,20 @@ function(rk_generate)
     list(APPEND include_args -I ${dir})
   endforeach()
 
+  # A target of its own per call builds every output, .rk.cu and .rk.yaml
+  # included, before <tgt>; its name is kept in <tgt>'s property
+  # RK_GENERATE_TARGETS for tests that need the outputs.
+  string(MAKE_C_IDENTIFIER "${RKG_TARGET}" tid)
+  set(gen_target ${tid}_rk_generate)
+  set(n 1)
+  while(TARGET ${gen_target})
+    math(EXPR n "${n} + 1")
+    set(gen_target ${tid}_rk_generate_${n})
+  endwhile()
+
   set(names)
   set(call_outputs)
+  set(reused)
   foreach(schema IN LISTS RKG_SCHEMAS)
     get_filename_component(schema "${schema}" ABSOLUTE)
     # NAME of NAME.rk: everything before the last extension.
@@ -105,6 +119,22 @@ function(rk_generate)
       list(APPEND outputs ${base}.yaml)
       set_property(TARGET ${RKG_TARGET} APPEND PROPERTY RK_GENERATED_MANIFESTS ${base}.yaml)
     endif()
+    # Targets that share a schema and an OUT_DIR share one command: the
+    # first call owns it, later ones wait for its generate target.
+    set(command_key "${schema}|${emit_arg}|${include_args}")
+    get_property(owner GLOBAL PROPERTY "RK_GENERATE_OWNER:${base}")
+    get_property(owner_key GLOBAL PROPERTY "RK_GENERATE_KEY:${base}")
+    if(owner)
+      if(NOT owner_key STREQUAL command_key)
+        message(FATAL_ERROR "rk_generate: ${base}.* is generated twice with "
+                            "different schemas, EMIT or IMPORT_DIRS: give "
+                            "${RKG_TARGET} its own OUT_DIR")
+      endif()
+      list(APPEND reused ${owner})
+      continue()
+    endif()
+    set_property(GLOBAL PROPERTY "RK_GENERATE_OWNER:${base}" ${gen_target})
+    set_property(GLOBAL PROPERTY "RK_GENERATE_KEY:${base}" "${command_key}")
     list(APPEND call_outputs ${outputs})
     # The depfile names the schema's imports, so editing one reruns rkc.
     add_custom_command(
@@ -117,18 +147,11 @@ function(rk_generate)
       VERBATIM)
   endforeach()
 
-  # A target of its own per call builds every output, .rk.cu and .rk.yaml
-  # included, before <tgt>; its name is kept in <tgt>'s property
-  # RK_GENERATE_TARGETS for tests that need the outputs.
-  string(MAKE_C_IDENTIFIER "${RKG_TARGET}" tid)
-  set(gen_target ${tid}_rk_generate)
-  set(n 1)
-  while(TARGET ${gen_target})
-    math(EXPR n "${n} + 1")
-    set(gen_target ${tid}_rk_generate_${n})
-  endwhile()
   add_custom_target(${gen_target} DEPENDS ${call_outputs})
   add_dependencies(${RKG_TARGET} ${gen_target})
+  if(reused)
+    add_dependencies(${gen_target} ${reused})
+  endif()
   set_property(TARGET ${RKG_TARGET} APPEND PROPERTY RK_GENERATE_TARGETS ${gen_target})
 
   target_include_directories(${RKG_TARGET} PUBLIC $<BUILD_INTERFACE:${out_dir}>)

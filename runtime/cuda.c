@@ -30,7 +30,7 @@ typedef struct rk_dlane_h {
 typedef struct rk_ddesc_h {
   uint64_t in, out, out_ids, out_size, out_pos, out_head, wstat, ctl, exited,
       states, scratch, state_stride;
-  uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes, busy_polls,
+  uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes, busy_ns,
       max_sleep_ns;
 } rk_ddesc_h;
 
@@ -793,7 +793,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .state_stride = k->state_stride, .grid = k->grid, .n_out = k->n_out,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
-      .busy_polls = env_u32("RK_CUDA_BUSY_POLLS", 256u),
+      .busy_ns = env_u32("RK_CUDA_BUSY_NS", 200000u),
       .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u)};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }

@@ -32,7 +32,7 @@ grep -q "$prefix/bin/rkc" "$work/vector_add"/{build.ninja,CMakeFiles/*.dir/build
 step "a C program through pkg-config"
 pc=$(find "$prefix" -name ringkernel.pc)
 test -n "$pc"
-export PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 cat >"$work/hello.c" <<'C'
 #include <rk.h>
 #include <stdio.h>

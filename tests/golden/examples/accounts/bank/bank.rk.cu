@@ -119,7 +119,7 @@ typedef struct rk_ddesc {
   uint32_t has_state;        /* 108 */
   uint32_t req_bytes;        /* 112: request buffer, multiple of 16 */
   uint32_t resp_bytes;       /* 116: response buffer, multiple of 16 */
-  uint32_t busy_polls;       /* 120: polls without sleeping after work */
+  uint32_t busy_ns;          /* 120: time polling without sleep after work */
   uint32_t max_sleep_ns;     /* 124: longest idle sleep */
 } rk_ddesc;
 static_assert(sizeof(rk_ddesc) == 128, "rk_ddesc mirrors runtime/cuda.c");
@@ -206,15 +206,24 @@ __device__ __forceinline__ void rk__copy_out(uint8_t *dst,
 }
 /* The leader alone copies n bytes (a multiple of 16) from host memory:
 ** every load follows its acquire of seq in its own program order, so no
-** argument about other threads is needed; the loads are issued back to
-** back, one bus round trip. */
+** argument about other threads is needed. Loads are issued eight at a time
+** before any of their results is used: a load of mapped host memory is a
+** bus round trip (about 1 us), and storing each result before the next load
+** would make them one round trip each. */
 __device__ __forceinline__ void rk__lead_copy(uint8_t *dst, const uint8_t *src,
                                               uint32_t n) {
-  for (uint32_t i = 0; i < n; i += 16u) {
-    uint32_t r[4];
-    rk__ld16(src + i, r);
-    uint32_t *d = (uint32_t *)(dst + i);
-    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  for (uint32_t i = 0; i < n; i += 128u) {
+    uint32_t r[8][4];
+#pragma unroll
+    for (uint32_t j = 0; j < 8u; j++)
+      if (i + j * 16u < n)
+        rk__ld16(src + i + j * 16u, r[j]);
+#pragma unroll
+    for (uint32_t j = 0; j < 8u; j++)
+      if (i + j * 16u < n) {
+        uint32_t *d = (uint32_t *)(dst + i + j * 16u);
+        d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
+      }
   }
 }
 /* The leader alone copies a small response out: its stores precede its
@@ -267,14 +276,11 @@ __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
          (uint64_t)((uint32_t)pos & l->mask) * l->slot_bytes;
 }
 
-/* The leader reads the header of the slot it acquired (ld.cv, after the
-** acquire of seq in program order: never from a stale line): type, actor,
-** size; corr. The size to copy is rounded up to 16 and kept in the buffer. */
-__device__ __forceinline__ void rk__lead_header(rk_dstep *st,
-                                                       uint32_t req_bytes) {
-  uint32_t h[4], c[4];
-  rk__ld16(st->slot + 16u, h);  /* type, aux, code, size */
-  rk__ld16(st->slot, c);        /* seq, corr */
+/* Fills the step from the two header vectors of a slot. */
+__device__ __forceinline__ void rk__parse_header(rk_dstep *st,
+                                                 const uint32_t *c,
+                                                 const uint32_t *h,
+                                                 uint32_t req_bytes) {
   st->type = h[(RK_SLOT_OFF_TYPE - 16u) / 4u];
   st->ctx.actor = h[(RK_SLOT_OFF_AUX - 16u) / 4u];
   uint32_t n = h[(RK_SLOT_OFF_SIZE - 16u) / 4u];
@@ -284,6 +290,33 @@ __device__ __forceinline__ void rk__lead_header(rk_dstep *st,
   st->ctx.worker = blockIdx.x;
   st->ctx.flags = 0u;
   st->ctx.fail_code = 0;
+}
+
+/* The leader reads the header of the slot it acquired (ld.cv, after the
+** acquire of seq in program order: never from a stale line): type, actor,
+** size; corr. The size to copy is rounded up to 16 and kept in the buffer.
+** When spec > 0 it also copies the first spec bytes of the payload to dst
+** (a small request), issuing the header's and the first 96 payload bytes'
+** loads together: one bus round trip for a request of up to 96 bytes. */
+__device__ __forceinline__ void rk__lead_header(rk_dstep *st,
+                                                uint32_t req_bytes,
+                                                uint8_t *dst, uint32_t spec) {
+  uint32_t c[4], h[4], r[6][4];
+  rk__ld16(st->slot, c);        /* seq, corr */
+  rk__ld16(st->slot + 16u, h);  /* type, aux, code, size */
+#pragma unroll
+  for (uint32_t j = 0; j < 6u; j++)
+    if (j * 16u < spec)
+      rk__ld16(st->slot + RK_SLOT_HDR + j * 16u, r[j]);
+  rk__parse_header(st, c, h, req_bytes);
+#pragma unroll
+  for (uint32_t j = 0; j < 6u; j++)
+    if (j * 16u < spec) {
+      uint32_t *d = (uint32_t *)(dst + j * 16u);
+      d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
+    }
+  if (spec > 96u)
+    rk__lead_copy(dst + 96u, st->slot + RK_SLOT_HDR + 96u, spec - 96u);
 }
 
 /* Publishes what the leader consumed (cons_head, release: the block's reads
@@ -330,8 +363,16 @@ __device__ inline uint32_t rk__control(const rk_ddesc *d, const rk_dlane *in,
   return seq == L->pos + 1u ? 0u : RK_STEP_EXIT;
 }
 
+/* Nanoseconds of the GPU's global timer. */
+__device__ __forceinline__ uint64_t rk__gtime(void) {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
 /* The leader waits for the next message of its lane (or for the order to
-** leave). Busy for d->busy_polls polls after work, then sleeps with a
+** leave). Polls without sleeping for d->busy_ns after work (a time, not a
+** count: one poll of host memory costs 0.1 to 2 us), then sleeps with a
 ** growing backoff up to d->max_sleep_ns: pollers of host memory slow each
 ** other (performance.md, lesson 4). Fills *st. */
 __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
@@ -345,6 +386,8 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
       return;
     }
   }
+  const uint64_t t0 = rk__gtime();
+  int busy = 1;
   for (;;) {
     const uint8_t *slot = rk__slot(in, L->pos);
     /* acquire: pairs with the host producer's release of seq (ring.h);
@@ -359,9 +402,15 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
         rk__publish(d, in, L);
       return;
     }
-    if (polls == 0u)
-      rk__publish(d, in, L); /* going idle: free slots, show counters */
-    if (polls >= d->busy_polls || (polls & 31u) == 0u) {
+    /* Going idle: free slots and show counters, but only after a few empty
+    ** polls, so that a message arriving right behind the last one (a round
+    ** trip) does not wait behind these stores and the control read. */
+    if (polls == 8u)
+      rk__publish(d, in, L);
+    if (busy && (polls & 63u) == 63u)
+      busy = rk__gtime() - t0 < (uint64_t)d->busy_ns;
+    if (polls == 8u || (!busy && (polls & 7u) == 0u) ||
+        (polls & 63u) == 63u) {
       /* beat here too: with many pollers one poll can take tens of us */
       rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
                              RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
@@ -370,7 +419,8 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
         return;
       }
     }
-    if (++polls > d->busy_polls) {
+    ++polls;
+    if (!busy) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
@@ -533,7 +583,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 537 "bank.rk.cu"
+#line 587 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -557,7 +607,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 561 "bank.rk.cu"
+#line 611 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -574,7 +624,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 578 "bank.rk.cu"
+#line 628 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -624,8 +674,7 @@ extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *d) {
       break;
     if (threadIdx.x == 0) { /* small requests: the leader reads all, in
                                program order after its own acquire */
-      rk__lead_header(&st, d->req_bytes);
-      rk__lead_copy(req, st.slot + RK_SLOT_HDR, spec);
+      rk__lead_header(&st, d->req_bytes, req, spec);
     }
     __syncthreads(); /* (2) header (and a small request) known to all */
     if (!spec)
