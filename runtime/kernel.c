@@ -443,6 +443,14 @@ static rk_status enter(rk_kernel *k) {
     return rk__fail(RK_E_TERMINATED, "kernel %s is terminated",
                     k->desc->name);
   }
+  /* A faulted device answers every call at once, also a send that would
+  ** find room in its lane (runtime.md: every later call on every kernel
+  ** of that device returns RK_E_DEVICE_FAULT). */
+  rk_status h = k->ops->health(k);
+  if (h != RK_OK) {
+    atomic_fetch_sub(&k->inflight, 1);
+    return h;
+  }
   return RK_OK;
 }
 

@@ -36,7 +36,7 @@ for target in "$@"; do
   [ -n "$dict" ] && args+=(-dict="$dict")
   # New inputs go to the scratch folder; the seed corpus is only read.
   if "$bin" "${args[@]}" "$work" ${seeds:+"$seeds"} >"$build/$name.log" 2>&1; then
-    tail -n 12 "$build/$name.log" | grep -E '^(stat::|Done|#)' || true
+    tail -n 12 "$build/$name.log" | grep -E '^(stat::|Done )' || true
     echo "== $name: passed"
   else
     tail -n 60 "$build/$name.log"

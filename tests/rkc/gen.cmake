@@ -48,7 +48,7 @@ target_link_libraries(test_gen_wire PRIVATE ringkernel::rk PkgConfig::CMOCKA)
 add_test(NAME test_gen_wire COMMAND test_gen_wire)
 
 set_tests_properties(test_gen_tmpl test_gen_output test_gen_cli test_wire
-  test_gen_wire PROPERTIES TIMEOUT 30)
+  test_gen_wire PROPERTIES TIMEOUT 10)
 
 # Per schema: golden + determinism, C, C++, CUDA.
 find_program(RK_NVCC nvcc HINTS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)
