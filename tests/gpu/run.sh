@@ -39,8 +39,8 @@ done
 
 if command -v compute-sanitizer >/dev/null 2>&1; then
   for tool in memcheck racecheck; do
-    RK_GPU_QUICK=1 RK_GPU_NO_FAULTS=1 RK_CUDA_STALL_MS=20000 \
-      timeout 240 compute-sanitizer --tool "$tool" --error-exitcode 99 \
+    RK_GPU_QUICK=1 RK_GPU_NO_FAULTS=1 RK_GPU_SANITIZER=1 RK_CUDA_STALL_MS=20000 \
+      timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 99 \
       "$B/tests/gpu/test_gpu_cuda" >"$LOG/sanitizer_$tool.log" 2>&1
     note "compute-sanitizer $tool: rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$LOG/sanitizer_$tool.log" | tr '\n' ' ')"
   done

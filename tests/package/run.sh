@@ -50,7 +50,7 @@ libdir=$(pkg-config --variable=libdir ringkernel)
 # shellcheck disable=SC2046,SC2086
 "$cc" $cflags -Wall -Wextra -Werror "$work/hello.c" -o "$work/hello_shared" \
   $(pkg-config --cflags --libs ringkernel)
-LD_LIBRARY_PATH=$libdir "$work/hello_shared"
+LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$work/hello_shared"
 static_libs=$(pkg-config --static --libs ringkernel)
 # shellcheck disable=SC2086
 "$cc" $cflags -Wall -Wextra -Werror "$work/hello.c" -o "$work/hello_static" \

@@ -182,15 +182,25 @@ __device__ __forceinline__ void rk__ld16(const void *p, uint32_t *r) {
 }
 
 /* Copies n bytes (a multiple of 16) from host memory to dst with the whole
-** block, 16 bytes per thread per step. */
+** block, 16 bytes per thread per load. Each thread issues up to four loads
+** before it stores any result: every load of mapped host memory is a bus
+** round trip, and a store right behind its load would serialise them. */
 __device__ __forceinline__ void rk__copy_in(uint8_t *dst,
                                                    const uint8_t *src,
                                                    uint32_t n) {
-  for (uint32_t i = threadIdx.x * 16u; i < n; i += blockDim.x * 16u) {
-    uint32_t r[4];
-    rk__ld16(src + i, r);
-    uint32_t *d = (uint32_t *)(dst + i);
-    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  const uint32_t step = blockDim.x * 16u;
+  for (uint32_t i = threadIdx.x * 16u; i < n; i += 4u * step) {
+    uint32_t r[4][4];
+#pragma unroll
+    for (uint32_t j = 0; j < 4u; j++)
+      if (i + j * step < n)
+        rk__ld16(src + i + j * step, r[j]);
+#pragma unroll
+    for (uint32_t j = 0; j < 4u; j++)
+      if (i + j * step < n) {
+        uint32_t *d = (uint32_t *)(dst + i + j * step);
+        d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
+      }
   }
 }
 /* Copies n bytes (a multiple of 16) from src to host memory with the block. */

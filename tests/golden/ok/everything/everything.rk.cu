@@ -182,15 +182,25 @@ __device__ __forceinline__ void rk__ld16(const void *p, uint32_t *r) {
 }
 
 /* Copies n bytes (a multiple of 16) from host memory to dst with the whole
-** block, 16 bytes per thread per step. */
+** block, 16 bytes per thread per load. Each thread issues up to four loads
+** before it stores any result: every load of mapped host memory is a bus
+** round trip, and a store right behind its load would serialise them. */
 __device__ __forceinline__ void rk__copy_in(uint8_t *dst,
                                                    const uint8_t *src,
                                                    uint32_t n) {
-  for (uint32_t i = threadIdx.x * 16u; i < n; i += blockDim.x * 16u) {
-    uint32_t r[4];
-    rk__ld16(src + i, r);
-    uint32_t *d = (uint32_t *)(dst + i);
-    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  const uint32_t step = blockDim.x * 16u;
+  for (uint32_t i = threadIdx.x * 16u; i < n; i += 4u * step) {
+    uint32_t r[4][4];
+#pragma unroll
+    for (uint32_t j = 0; j < 4u; j++)
+      if (i + j * step < n)
+        rk__ld16(src + i + j * step, r[j]);
+#pragma unroll
+    for (uint32_t j = 0; j < 4u; j++)
+      if (i + j * step < n) {
+        uint32_t *d = (uint32_t *)(dst + i + j * step);
+        d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
+      }
   }
 }
 /* Copies n bytes (a multiple of 16) from src to host memory with the block. */
@@ -723,7 +733,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 727 "everything.rk.cu"
+#line 737 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -736,7 +746,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 740 "everything.rk.cu"
+#line 750 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -750,7 +760,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 754 "everything.rk.cu"
+#line 764 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -869,7 +879,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 873 "everything.rk.cu"
+#line 883 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -878,7 +888,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 882 "everything.rk.cu"
+#line 892 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -997,7 +1007,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1001 "everything.rk.cu"
+#line 1011 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The

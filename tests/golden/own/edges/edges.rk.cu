@@ -182,15 +182,25 @@ __device__ __forceinline__ void rk__ld16(const void *p, uint32_t *r) {
 }
 
 /* Copies n bytes (a multiple of 16) from host memory to dst with the whole
-** block, 16 bytes per thread per step. */
+** block, 16 bytes per thread per load. Each thread issues up to four loads
+** before it stores any result: every load of mapped host memory is a bus
+** round trip, and a store right behind its load would serialise them. */
 __device__ __forceinline__ void rk__copy_in(uint8_t *dst,
                                                    const uint8_t *src,
                                                    uint32_t n) {
-  for (uint32_t i = threadIdx.x * 16u; i < n; i += blockDim.x * 16u) {
-    uint32_t r[4];
-    rk__ld16(src + i, r);
-    uint32_t *d = (uint32_t *)(dst + i);
-    d[0] = r[0]; d[1] = r[1]; d[2] = r[2]; d[3] = r[3];
+  const uint32_t step = blockDim.x * 16u;
+  for (uint32_t i = threadIdx.x * 16u; i < n; i += 4u * step) {
+    uint32_t r[4][4];
+#pragma unroll
+    for (uint32_t j = 0; j < 4u; j++)
+      if (i + j * step < n)
+        rk__ld16(src + i + j * step, r[j]);
+#pragma unroll
+    for (uint32_t j = 0; j < 4u; j++)
+      if (i + j * step < n) {
+        uint32_t *d = (uint32_t *)(dst + i + j * step);
+        d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
+      }
   }
 }
 /* Copies n bytes (a multiple of 16) from src to host memory with the block. */
@@ -679,7 +689,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 683 "edges.rk.cu"
+#line 693 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -689,7 +699,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 693 "edges.rk.cu"
+#line 703 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -807,7 +817,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 811 "edges.rk.cu"
+#line 821 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -817,7 +827,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 821 "edges.rk.cu"
+#line 831 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
