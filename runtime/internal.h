@@ -132,7 +132,7 @@ struct rk_kernel {
   /* host-side state of the kernel object. The words senders write on
   ** every call sit between pads, away from the fields workers read. */
   char pad_hot0[128];
-  _Atomic uint64_t next_corr; /* unused: ids come from lane positions */
+  _Atomic uint64_t next_corr; /* correlation ticket (rk__lane_claim_id) */
   _Atomic uint64_t received;  /* unused: the input lanes' claims count */
   _Atomic uint64_t depth_max;
   _Atomic uint32_t rr;        /* round robin for stateless sends */

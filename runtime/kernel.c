@@ -555,17 +555,15 @@ static rk_status lane_of(rk_kernel *k, uint32_t actor, uint32_t *lane) {
   return RK_OK;
 }
 
-/* Writes one request into its claimed slot and publishes it. Correlation
-** id: pos * grid + lane + 1: unique (lane and position determine it) and
-** increasing along each lane, hence in each actor's acceptance order; a
-** lone sender cycling over lanes (stateless round robin) also sees them
-** increase. Returns the id. */
+/* Writes one request into its claimed slot and publishes it, with the
+** correlation id corr taken with the claim (rk__lane_claim_id: unique,
+** increasing along each lane, hence in each actor's acceptance order, and
+** for each sending thread). Returns the id. */
 static uint64_t put_request(rk_kernel *k, uint32_t lane, uint64_t pos,
-                            uint32_t type_id, uint32_t actor,
+                            uint64_t corr, uint32_t type_id, uint32_t actor,
                             const void *msg, uint32_t size) {
   rk_lane *l = &k->in[lane];
   uint8_t *s = rk__slot(l, pos);
-  uint64_t corr = pos * k->grid + lane + 1;
   int32_t code = 0;
   memcpy(s + RK_SLOT_OFF_CORR, &corr, 8);
   memcpy(s + RK_SLOT_OFF_TYPE, &type_id, 4);
@@ -598,10 +596,10 @@ static int lane_has_room(rk_kernel *k, void *arg) {
 /* Claims up to n slots on lane (grid: any lane, round robin, trying every
 ** lane before giving up). Returns the count, the lane and the position. */
 static uint32_t claim_some(rk_kernel *k, uint32_t lane, uint32_t n,
-                           uint32_t *got_lane, uint64_t *pos) {
+                           uint32_t *got_lane, uint64_t *pos, uint64_t *id) {
   if (lane != k->grid) {
     *got_lane = lane;
-    return rk__lane_claim(&k->in[lane], n, pos);
+    return rk__lane_claim_id(&k->in[lane], n, pos, &k->next_corr, id);
   }
   /* Sticky round robin: stay on the current lane while its worker has
   ** caught up (the lane is empty), so one sender's round trips keep one
@@ -613,7 +611,7 @@ static uint32_t claim_some(rk_kernel *k, uint32_t lane, uint32_t n,
     start = atomic_fetch_add_explicit(&k->rr, 1, memory_order_relaxed) + 1;
   for (uint32_t i = 0; i < k->grid; i++) {
     uint32_t w = (start + i) % k->grid;
-    uint32_t c = rk__lane_claim(&k->in[w], n, pos);
+    uint32_t c = rk__lane_claim_id(&k->in[w], n, pos, &k->next_corr, id);
     if (c) {
       *got_lane = w;
       return c;
@@ -636,8 +634,8 @@ static rk_status send_run(rk_kernel *k, uint32_t lane, uint32_t type_id,
     if (lane == k->grid && k->grid > 1) /* stateless: spread a batch */
       want = want < (n + k->grid - 1) / k->grid
                  ? want : (uint32_t)((n + k->grid - 1) / k->grid);
-    uint64_t pos = 0;
-    uint32_t got = claim_some(k, lane, want, &w, &pos);
+    uint64_t pos = 0, id = 0;
+    uint32_t got = claim_some(k, lane, want, &w, &pos, &id);
     if (got == 0) {
       if (once) {
         *sent = done;
@@ -655,7 +653,7 @@ static rk_status send_run(rk_kernel *k, uint32_t lane, uint32_t type_id,
     RK__HOOK_CLAIMED(k, w, pos, got);
     for (uint32_t i = 0; i < got; i++) {
       uint32_t a = actors && k->desc->has_state ? actors[done + i] : 0;
-      uint64_t c = put_request(k, w, pos + i, type_id, a,
+      uint64_t c = put_request(k, w, pos + i, id + i + 1, type_id, a,
                                msgs + (done + i) * size, size);
       if (corrs)
         corrs[done + i] = c;

@@ -150,8 +150,21 @@ static inline void rk__slot_set_status(const rk_lane *l, uint64_t pos,
 /* ---- many host producers (input lanes) ----
 ** Claims up to n consecutive free positions by CAS on prod_claim; returns
 ** how many (0 when the lane is full) and the first in *pos. The claimed
-** slots are the caller's to fill and must each be published. */
-static inline uint32_t rk__lane_claim(rk_lane *l, uint32_t n, uint64_t *pos) {
+** slots are the caller's to fill and must each be published.
+**
+** With ticket non-NULL it also takes ids *id .. *id + k - 1 from that
+** kernel-wide counter, in the same order as positions are handed out on
+** every lane: the ids are taken after reading the claim word and before the
+** CAS that wins it, the CAS releases on success and every read of the claim
+** word acquires, so a producer that wins position p after another won the
+** positions below it read that winner's CAS, which happened after its
+** ticket: its own ticket is larger (coherence of the counter). Ids are thus
+** unique, increase along each lane (each actor's acceptance order) and for
+** each sending thread; a failed CAS wastes its ids (gaps are allowed). */
+static inline uint32_t rk__lane_claim_id(rk_lane *l, uint32_t n,
+                                         uint64_t *pos,
+                                         _Atomic uint64_t *ticket,
+                                         uint64_t *id) {
   uint8_t *pc = rk__lane_word(l, RK_RING_OFF_PROD_CLAIM);
   uint8_t *hc = rk__lane_word(l, RK_RING_OFF_HEAD_CACHE);
   /* Acquire: pairs with the release store of head_cache below by another
@@ -159,8 +172,9 @@ static inline uint32_t rk__lane_claim(rk_lane *l, uint32_t n, uint64_t *pos) {
   ** reads of every slot below that head happen before our writes. Read
   ** before prod_claim, so head <= claim always holds. */
   uint64_t head = rk__ld_acq64(hc);
-  /* Relaxed: the claim only hands out positions; the CAS validates it. */
-  uint64_t claim = rk__ld_rlx64(pc);
+  /* Acquire: pairs with the release of the winning CAS below (ticket order,
+  ** see above); positions themselves would need only relaxed. */
+  uint64_t claim = rk__ld_acq64(pc);
   int reloaded = 0;
   for (;;) {
     uint64_t used = claim - head;
@@ -177,17 +191,31 @@ static inline uint32_t rk__lane_claim(rk_lane *l, uint32_t n, uint64_t *pos) {
       ** acquire of head_cache above). A stale smaller value written by a
       ** racing producer only costs it a reload, never correctness. */
       rk__st_rel64(hc, head);
-      claim = rk__ld_rlx64(pc); /* relaxed: as above; head <= claim */
+      claim = rk__ld_acq64(pc); /* acquire: as above; head <= claim */
       continue;
     }
     uint32_t k = (uint32_t)(l->cap - used) < n ? (uint32_t)(l->cap - used) : n;
-    /* Relaxed CAS: positions only; the slot contents are published by each
-    ** slot's seq (release) and protected by the cons_head acquire above. */
-    if (rk__cas_rlx64(pc, &claim, claim + k)) {
+    /* Relaxed: the counter's own modification order orders the tickets;
+    ** the happens-before that makes them follow positions comes from the
+    ** claim word's release/acquire (see above). */
+    if (ticket)
+      *id = atomic_fetch_add_explicit(ticket, k, memory_order_relaxed);
+    /* Release on success: our ticket is taken before a later winner reads
+    ** this value (its acquire load or failed CAS). Acquire on failure: we
+    ** read another winner's claim, see the load above. The slot contents
+    ** are published by each slot's seq and protected by cons_head. */
+    if (atomic_compare_exchange_weak_explicit(
+            (_Atomic uint64_t *)(void *)pc, &claim, claim + k,
+            memory_order_acq_rel, memory_order_acquire)) {
       *pos = claim;
       return k;
     }
   }
+}
+
+/* rk__lane_claim_id without ids. */
+static inline uint32_t rk__lane_claim(rk_lane *l, uint32_t n, uint64_t *pos) {
+  return rk__lane_claim_id(l, n, pos, NULL, NULL);
 }
 
 /* ---- one consumer (the worker of an input lane) ----
