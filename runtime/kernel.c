@@ -607,7 +607,9 @@ static uint32_t claim_some(rk_kernel *k, uint32_t lane, uint32_t n,
   ** threads spin; move on as soon as it lags, so load spreads over all
   ** workers. Relaxed: rr only spreads the load; any value is correct. */
   uint32_t start = atomic_load_explicit(&k->rr, memory_order_relaxed);
-  if (rk__lane_depth(&k->in[start % k->grid]) != 0)
+  /* One worker: no choice to make, and the depth read below would pull
+  ** the line the worker writes on every message into this core. */
+  if (k->grid > 1 && rk__lane_depth(&k->in[start % k->grid]) != 0)
     start = atomic_fetch_add_explicit(&k->rr, 1, memory_order_relaxed) + 1;
   for (uint32_t i = 0; i < k->grid; i++) {
     uint32_t w = (start + i) % k->grid;
