@@ -235,7 +235,9 @@ static void test_kernel_terminate_with_full_queues(void **st) {
   uint32_t sent = 0;
   for (;; sent++) {
     fill_req(&q, 0, sent, sent);
-    if (rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 20000000, NULL) != RK_OK)
+    /* 200 ms: long enough that a worker descheduled on a loaded machine
+    ** still takes the first 8 before the queue counts as full */
+    if (rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 200000000, NULL) != RK_OK)
       break;
   }
   assert_true(sent >= 16); /* 8 queued, 8 answered */
