@@ -18,9 +18,10 @@ typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
 /* Field offsets checked at compile time: NVRTC has no offsetof (neither
-** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
-** check is left to nvcc and to the host's _Static_asserts on the same
-** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there only
+** "the offset lies inside the type" is checked, and the exact check is left
+** to nvcc (CI) and to the host's _Static_asserts on the same layout.
+** Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
 #if defined(__CUDACC_RTC__)
 /* A weaker check that still ends in a declaration, so no stray ';'. */
 #define RK_STATIC_OFFSET(T, f, off) \
@@ -565,7 +566,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 569 "vecadd.rk.cu"
+#line 570 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The

@@ -18,9 +18,10 @@ typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
 /* Field offsets checked at compile time: NVRTC has no offsetof (neither
-** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
-** check is left to nvcc and to the host's _Static_asserts on the same
-** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there only
+** "the offset lies inside the type" is checked, and the exact check is left
+** to nvcc (CI) and to the host's _Static_asserts on the same layout.
+** Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
 #if defined(__CUDACC_RTC__)
 /* A weaker check that still ends in a declaration, so no stray ';'. */
 #define RK_STATIC_OFFSET(T, f, off) \
@@ -689,7 +690,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 693 "edges.rk.cu"
+#line 694 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -699,7 +700,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 703 "edges.rk.cu"
+#line 704 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -817,7 +818,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 821 "edges.rk.cu"
+#line 822 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -827,7 +828,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 831 "edges.rk.cu"
+#line 832 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The

@@ -18,9 +18,10 @@ typedef long intptr_t;
 typedef unsigned long uintptr_t;
 
 /* Field offsets checked at compile time: NVRTC has no offsetof (neither
-** offsetof nor __builtin_offsetof compile under NVRTC 13), so there the
-** check is left to nvcc and to the host's _Static_asserts on the same
-** layout. Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
+** offsetof nor __builtin_offsetof compile under NVRTC 13), so there only
+** "the offset lies inside the type" is checked, and the exact check is left
+** to nvcc (CI) and to the host's _Static_asserts on the same layout.
+** Generated code writes RK_STATIC_OFFSET(Type, field, offset). */
 #if defined(__CUDACC_RTC__)
 /* A weaker check that still ends in a declaration, so no stray ';'. */
 #define RK_STATIC_OFFSET(T, f, off) \
@@ -593,7 +594,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 597 "bank.rk.cu"
+#line 598 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -617,7 +618,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 621 "bank.rk.cu"
+#line 622 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -634,7 +635,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 638 "bank.rk.cu"
+#line 639 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
