@@ -267,6 +267,8 @@ typedef struct rk_dstep {
   const uint8_t *slot; /* input slot */
   uint8_t *oslot;      /* output slot for the response */
   uint64_t corr;
+  uint64_t pos;        /* the leader's input position (for the batch) */
+  uint32_t burst;      /* the message was there at the first poll */
   rk_dctx ctx;
 } rk_dstep;
 #define RK_STEP_MSG 1u
@@ -407,6 +409,8 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
         rk__ld_acquire_u64(slot + RK_SLOT_OFF_SEQ) == L->pos + 1u) {
       st->cmd = RK_STEP_MSG;
       st->slot = slot;
+      st->pos = L->pos;
+      st->burst = polls == 0u; /* messages are queued: worth a batch */
       L->since_ctl++;
       /* free slots now and then while busy, so producers never stall */
       if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
@@ -449,14 +453,16 @@ __device__ __forceinline__ uint32_t rk__out_index(const rk_ddesc *d,
   return t;
 }
 
-/* The leader claims the next slot of output lane (t, this worker), waiting
-** for space. NULL when told to abort while waiting. */
-__device__ inline uint8_t *rk__lead_claim_out(const rk_ddesc *d,
-                                              const rk_dlane *in, rk_dlead *L,
-                                              uint32_t t) {
+/* The leader claims the slot `ahead` places past the next one of output
+** lane (t, this worker), waiting for space; *opos gets its position. NULL
+** when told to abort while waiting. */
+__device__ inline uint8_t *rk__claim_out_at(const rk_ddesc *d,
+                                            const rk_dlane *in, rk_dlead *L,
+                                            uint32_t t, uint32_t ahead,
+                                            uint64_t *opos) {
   uint32_t i = t * d->grid + blockIdx.x;
   const rk_dlane *o = &d->out[i];
-  uint64_t pos = d->out_pos[i];
+  uint64_t pos = d->out_pos[i] + ahead;
   uint32_t sleep_ns = 0;
   while (pos - d->out_head[i] > (uint64_t)o->mask) {
     /* acquire: pairs with the host consumer's release of cons_head after it
@@ -470,7 +476,16 @@ __device__ inline uint8_t *rk__lead_claim_out(const rk_ddesc *d,
     sleep_ns = sleep_ns ? (sleep_ns < 16384u ? sleep_ns * 2u : sleep_ns) : 128u;
     __nanosleep(sleep_ns);
   }
+  *opos = pos;
   return rk__slot(o, pos);
+}
+
+/* The next slot of output lane (t, this worker); see rk__claim_out_at. */
+__device__ inline uint8_t *rk__lead_claim_out(const rk_ddesc *d,
+                                              const rk_dlane *in, rk_dlead *L,
+                                              uint32_t t) {
+  uint64_t pos;
+  return rk__claim_out_at(d, in, L, t, 0u, &pos);
 }
 
 /* After the block wrote the response's payload and header: the leader
@@ -491,6 +506,86 @@ __device__ inline void rk__lead_exit(const rk_ddesc *d, const rk_dlane *in,
                                      rk_dlead *L) {
   rk__publish(d, in, L);
   rk__st_release_u32(d->exited + blockIdx.x, 1u);
+}
+
+/* ---- batches: many queued small messages per step ----
+** When the leader found its message at the first poll (messages are
+** queued), warp 0 looks at the next RK_BATCH slots at once: one bus round
+** trip to acquire their seqs and one to read them, instead of two per
+** message; the block then runs the handlers back to back from shared
+** memory, and warp 0 writes and publishes the answers in parallel, one
+** release per lane. Only for requests up to RK_BREQ and responses up to
+** RK_BRESP bytes (rk_ddesc req_bytes/resp_bytes); a lone message (a round
+** trip) takes the one-message path and pays no look-ahead. */
+#define RK_BATCH 32u
+#define RK_BREQ 96u
+#define RK_BRESP 256u
+
+typedef struct rk_dbatch {
+  uint64_t corr[RK_BATCH];
+  uint64_t opos[RK_BATCH];  /* output position of each answer */
+  uint8_t *oslot[RK_BATCH]; /* its slot, NULL when none */
+  uint32_t type[RK_BATCH], actor[RK_BATCH], rt[RK_BATCH], flags[RK_BATCH];
+  uint32_t out[RK_BATCH];   /* output queue index of each answer */
+  int32_t code[RK_BATCH];
+  uint32_t n;
+  uint64_t req[RK_BATCH][RK_BREQ / 8u];
+  uint64_t resp[RK_BATCH][RK_BRESP / 8u];
+} rk_dbatch;
+
+/* Warp 0, every lane: lane 0's slot at pos is known full (the leader, which
+** is lane 0, acquired its seq); lane t > 0 acquires the seq of pos + t (a
+** slot a lap behind never matches pos + t + 1). n = the run of full slots
+** from pos; lane t < n copies its slot's header and request (its loads
+** follow its own acquire in program order). Returns n in every lane. */
+__device__ inline uint32_t rk__warp_fetch(const rk_dlane *in, uint64_t pos,
+                                          uint32_t req_bytes, rk_dbatch *b) {
+  const uint32_t t = threadIdx.x;
+  const uint8_t *slot = rk__slot(in, pos + t);
+  /* acquire: pairs with the host producer's release of seq (ring.h) */
+  int full = t == 0u ||
+             rk__ld_acquire_u64(slot + RK_SLOT_OFF_SEQ) == pos + t + 1u;
+  uint32_t mask = __ballot_sync(0xffffffffu, full);
+  uint32_t n = ~mask == 0u ? 32u : (uint32_t)__ffs(~mask) - 1u;
+  if (t < n) {
+    uint32_t c[4], h[4], r[6][4];
+    rk__ld16(slot, c);        /* seq, corr */
+    rk__ld16(slot + 16u, h);  /* type, aux, code, size */
+#pragma unroll
+    for (uint32_t j = 0; j < 6u; j++)
+      if (j * 16u < req_bytes)
+        rk__ld16(slot + RK_SLOT_HDR + j * 16u, r[j]);
+    b->corr[t] = (uint64_t)c[2] | ((uint64_t)c[3] << 32);
+    b->type[t] = h[(RK_SLOT_OFF_TYPE - 16u) / 4u];
+    b->actor[t] = h[(RK_SLOT_OFF_AUX - 16u) / 4u];
+    uint32_t *d = (uint32_t *)b->req[t];
+#pragma unroll
+    for (uint32_t j = 0; j < 6u; j++)
+      if (j * 16u < req_bytes) {
+        d[4u * j] = r[j][0]; d[4u * j + 1u] = r[j][1];
+        d[4u * j + 2u] = r[j][2]; d[4u * j + 3u] = r[j][3];
+      }
+  }
+  return n;
+}
+
+/* Warp 0, lane t < n with an answer: writes answer t and its header into
+** its claimed slot, then publishes its seq. Release: pairs with the host
+** consumer's acquire of seq; covers this lane's own stores (program order). */
+__device__ inline void rk__warp_answer(const rk_ddesc *d, rk_dbatch *b,
+                                       uint32_t t) {
+  uint8_t *o = b->oslot[t];
+  uint32_t size = d->out_size[b->out[t]];
+  rk__lead_copy_out(o + RK_SLOT_HDR, (const uint8_t *)b->resp[t],
+                    (size + 15u) & ~15u);
+  int failed = (b->flags[t] & RK_CTX_FAILED) != 0u;
+  *(volatile uint64_t *)(o + RK_SLOT_OFF_CORR) = b->corr[t];
+  *(volatile uint32_t *)(o + RK_SLOT_OFF_TYPE) = b->rt[t];
+  *(volatile uint32_t *)(o + RK_SLOT_OFF_AUX) =
+      failed ? RK_STATUS_E_HANDLER : 0u;
+  *(volatile int32_t *)(o + RK_SLOT_OFF_CODE) = failed ? b->code[t] : 0;
+  *(volatile uint32_t *)(o + RK_SLOT_OFF_SIZE) = size;
+  rk__st_release_u64(o + RK_SLOT_OFF_SEQ, b->opos[t] + 1u);
 }
 
 #endif /* RK_DEVICE_PRELUDE */
@@ -594,7 +689,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 598 "bank.rk.cu"
+#line 693 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -618,7 +713,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 622 "bank.rk.cu"
+#line 717 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -635,7 +730,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 639 "bank.rk.cu"
+#line 734 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -677,12 +772,82 @@ extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *d) {
   /* requests up to 256 bytes are read whole by the leader (one bus round
   ** trip with the header); larger ones by the block after barrier (2) */
   const uint32_t spec = d->req_bytes <= 256u ? d->req_bytes : 0u;
+  /* batches need warp 0 whole and messages that fit rk_dbatch */
+  __shared__ rk_dbatch B;
+  const int batch = blockDim.x >= 32u && d->req_bytes <= RK_BREQ &&
+                    d->resp_bytes <= RK_BRESP;
   for (;;) {
     if (threadIdx.x == 0)
       rk__lead_wait(d, in, &L, &st);
     __syncthreads(); /* (1) the leader's verdict (and its acquire) */
     if (st.cmd == RK_STEP_EXIT)
       break;
+    if (batch && st.burst) { /* queued messages: a batch (prelude) */
+      if (threadIdx.x < 32u) {
+        uint32_t got = rk__warp_fetch(in, st.pos, d->req_bytes, &B);
+        if (threadIdx.x == 0)
+          B.n = got;
+      }
+      __syncthreads(); /* (b1) the batch is in shared memory */
+      const uint32_t n = B.n;
+      for (uint32_t j = 0; j < n; j++) {
+        if (threadIdx.x == 0) {
+          st.ctx.actor = B.actor[j];
+          st.ctx.worker = blockIdx.x;
+          st.ctx.flags = 0u;
+          st.ctx.fail_code = 0;
+        }
+        __syncthreads(); /* (b2) ctx of message j */
+        uint8_t *state = 0;
+        if (d->has_state && B.actor[j] < d->actors)
+          state = d->states + (uint64_t)B.actor[j] * d->state_stride;
+        uint32_t rt = rk_ddispatch_bank_Accounts(&st.ctx, B.type[j], B.req[j], B.resp[j],
+                                  state);
+        __syncthreads(); /* (b3) handler j done in every thread, ctx final */
+        if (threadIdx.x == 0) {
+          B.rt[j] = rt;
+          B.flags[j] = st.ctx.flags;
+          B.code[j] = st.ctx.fail_code;
+        }
+      }
+      if (threadIdx.x == 0) { /* claim every answer's slot, in order */
+        for (uint32_t j = 0; j < n; j++) {
+          uint32_t rt = B.rt[j];
+          L.handled++;
+          if (rt == RK_DISPATCH_UNKNOWN || (B.flags[j] & RK_CTX_FAILED))
+            L.failed++;
+          B.oslot[j] = 0;
+          B.out[j] = rt == 0u || rt == RK_DISPATCH_UNKNOWN ||
+                             (B.flags[j] & RK_CTX_NO_REPLY)
+                         ? d->n_out
+                         : rk__out_index(d, rt);
+          if (B.out[j] >= d->n_out)
+            continue;
+          uint32_t ahead = 0;
+          for (uint32_t q = 0; q < j; q++)
+            ahead += B.oslot[q] && B.out[q] == B.out[j];
+          B.oslot[j] = rk__claim_out_at(d, in, &L, B.out[j], ahead, &B.opos[j]);
+          if (!B.oslot[j]) {
+            st.cmd = RK_STEP_EXIT; /* aborted while waiting for space */
+            break;
+          }
+          L.replied++;
+        }
+        L.pos += n; /* the block is done reading those slots (b3) */
+        L.since_ctl += n - 1u;
+      }
+      __syncthreads(); /* (b4) where each answer goes */
+      if (st.cmd == RK_STEP_EXIT)
+        break;
+      if (threadIdx.x < n && B.oslot[threadIdx.x])
+        rk__warp_answer(d, &B, threadIdx.x);
+      __syncthreads(); /* (b5) answers published, st and B read by all */
+      if (threadIdx.x == 0)
+        for (uint32_t j = 0; j < n; j++)
+          if (B.oslot[j])
+            d->out_pos[B.out[j] * d->grid + blockIdx.x]++;
+      continue;
+    }
     if (threadIdx.x == 0) { /* small requests: the leader reads all, in
                                program order after its own acquire */
       rk__lead_header(&st, d->req_bytes, req, spec);
