@@ -281,6 +281,7 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
+  uint32_t hits;       /* steps in a row that found a message at once */
 } rk_dlead;
 
 __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
@@ -410,7 +411,12 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
       st->cmd = RK_STEP_MSG;
       st->slot = slot;
       st->pos = L->pos;
-      st->burst = polls == 0u; /* messages are queued: worth a batch */
+      /* Messages are queued (worth a batch) when two steps in a row found
+      ** theirs at the first poll: in a round trip the next message is
+      ** rarely there that early twice, and a batch's look-ahead would cost
+      ** it one more bus round trip. */
+      L->hits = polls == 0u ? L->hits + 1u : 0u;
+      st->burst = L->hits >= 2u;
       L->since_ctl++;
       /* free slots now and then while busy, so producers never stall */
       if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)

@@ -281,6 +281,7 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
+  uint32_t hits;       /* steps in a row that found a message at once */
 } rk_dlead;
 
 __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
@@ -410,7 +411,12 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
       st->cmd = RK_STEP_MSG;
       st->slot = slot;
       st->pos = L->pos;
-      st->burst = polls == 0u; /* messages are queued: worth a batch */
+      /* Messages are queued (worth a batch) when two steps in a row found
+      ** theirs at the first poll: in a round trip the next message is
+      ** rarely there that early twice, and a batch's look-ahead would cost
+      ** it one more bus round trip. */
+      L->hits = polls == 0u ? L->hits + 1u : 0u;
+      st->burst = L->hits >= 2u;
       L->since_ctl++;
       /* free slots now and then while busy, so producers never stall */
       if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
@@ -829,7 +835,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 833 "everything.rk.cu"
+#line 839 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -842,7 +848,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 846 "everything.rk.cu"
+#line 852 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -856,7 +862,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 860 "everything.rk.cu"
+#line 866 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -885,7 +891,7 @@ static __device__ uint32_t rk_ddispatch_test_every_Worker(rk_dctx *ctx, uint32_t
 /* ---- persistent dispatch loop of Worker (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_test_every_Worker(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
@@ -1045,7 +1051,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1049 "everything.rk.cu"
+#line 1055 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1054,7 +1060,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1058 "everything.rk.cu"
+#line 1064 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -1083,7 +1089,7 @@ static __device__ uint32_t rk_ddispatch_test_every_Stateless(rk_dctx *ctx, uint3
 /* ---- persistent dispatch loop of Stateless (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_test_every_Stateless(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
@@ -1243,7 +1249,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1247 "everything.rk.cu"
+#line 1253 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -1269,7 +1275,7 @@ static __device__ uint32_t rk_ddispatch_test_every_Defaults(rk_dctx *ctx, uint32
 /* ---- persistent dispatch loop of Defaults (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_test_every_Defaults(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf

@@ -281,6 +281,7 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
+  uint32_t hits;       /* steps in a row that found a message at once */
 } rk_dlead;
 
 __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
@@ -410,7 +411,12 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
       st->cmd = RK_STEP_MSG;
       st->slot = slot;
       st->pos = L->pos;
-      st->burst = polls == 0u; /* messages are queued: worth a batch */
+      /* Messages are queued (worth a batch) when two steps in a row found
+      ** theirs at the first poll: in a round trip the next message is
+      ** rarely there that early twice, and a batch's look-ahead would cost
+      ** it one more bus round trip. */
+      L->hits = polls == 0u ? L->hits + 1u : 0u;
+      st->burst = L->hits >= 2u;
       L->since_ctl++;
       /* free slots now and then while busy, so producers never stall */
       if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
@@ -695,7 +701,7 @@ static __device__ uint32_t rk_ddispatch_edge_cases_Idle(rk_dctx *ctx, uint32_t t
 /* ---- persistent dispatch loop of Idle (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_edge_cases_Idle(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
@@ -855,7 +861,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 859 "edges.rk.cu"
+#line 865 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -865,7 +871,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 869 "edges.rk.cu"
+#line 875 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -893,7 +899,7 @@ static __device__ uint32_t rk_ddispatch_edge_cases_Sink(rk_dctx *ctx, uint32_t t
 /* ---- persistent dispatch loop of Sink (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_edge_cases_Sink(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
@@ -1053,7 +1059,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 1057 "edges.rk.cu"
+#line 1063 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -1063,7 +1069,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 1067 "edges.rk.cu"
+#line 1073 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -1093,7 +1099,7 @@ static __device__ uint32_t rk_ddispatch_edge_cases_Echo(rk_dctx *ctx, uint32_t t
 /* ---- persistent dispatch loop of Echo (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_edge_cases_Echo(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf

@@ -281,6 +281,7 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
+  uint32_t hits;       /* steps in a row that found a message at once */
 } rk_dlead;
 
 __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
@@ -410,7 +411,12 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
       st->cmd = RK_STEP_MSG;
       st->slot = slot;
       st->pos = L->pos;
-      st->burst = polls == 0u; /* messages are queued: worth a batch */
+      /* Messages are queued (worth a batch) when two steps in a row found
+      ** theirs at the first poll: in a round trip the next message is
+      ** rarely there that early twice, and a batch's look-ahead would cost
+      ** it one more bus round trip. */
+      L->hits = polls == 0u ? L->hits + 1u : 0u;
+      st->burst = L->hits >= 2u;
       L->since_ctl++;
       /* free slots now and then while busy, so producers never stall */
       if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
@@ -689,7 +695,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 693 "bank.rk.cu"
+#line 699 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -713,7 +719,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 717 "bank.rk.cu"
+#line 723 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -730,7 +736,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 734 "bank.rk.cu"
+#line 740 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -763,7 +769,7 @@ static __device__ uint32_t rk_ddispatch_bank_Accounts(rk_dctx *ctx, uint32_t typ
 /* ---- persistent dispatch loop of Accounts (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf

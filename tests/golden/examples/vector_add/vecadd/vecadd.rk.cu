@@ -281,6 +281,7 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
+  uint32_t hits;       /* steps in a row that found a message at once */
 } rk_dlead;
 
 __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
@@ -410,7 +411,12 @@ __device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
       st->cmd = RK_STEP_MSG;
       st->slot = slot;
       st->pos = L->pos;
-      st->burst = polls == 0u; /* messages are queued: worth a batch */
+      /* Messages are queued (worth a batch) when two steps in a row found
+      ** theirs at the first poll: in a round trip the next message is
+      ** rarely there that early twice, and a batch's look-ahead would cost
+      ** it one more bus round trip. */
+      L->hits = polls == 0u ? L->hits + 1u : 0u;
+      st->burst = L->hits >= 2u;
       L->since_ctl++;
       /* free slots now and then while busy, so producers never stall */
       if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
@@ -644,7 +650,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 648 "vecadd.rk.cu"
+#line 654 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every thread of the block. The
@@ -670,7 +676,7 @@ static __device__ uint32_t rk_ddispatch_vecadd_VectorAddProcessor(rk_dctx *ctx, 
 /* ---- persistent dispatch loop of VectorAddProcessor (templates/cuda_loop.tmpl) ---- */
 extern "C" __global__ void rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *d) {
   __shared__ rk_dstep st;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0}; /* used by thread 0 only */
   const rk_dlane *in = &d->in[blockIdx.x];
   const uint32_t buf = d->req_bytes + d->resp_bytes;
   uint8_t *req = d->scratch ? d->scratch + (uint64_t)blockIdx.x * buf
