@@ -350,7 +350,8 @@ static void device_fault(rk_cudev *d, const char *why) {
 /* ------------------------------------------------------------ watchdog */
 
 /* One look at a running kernel (d->lock held): heartbeats, exit marks and,
-** every 10 ms, the stream's error. Returns 1 when all workers exited. */
+** once all workers exited, the stream's status. Returns 1 when all workers
+** exited. */
 static int watch_kernel(rk_cuk *c, uint64_t now, uint64_t stall_ns) {
   rk_kernel *k = c->k;
   char why[256];
@@ -375,7 +376,13 @@ static int watch_kernel(rk_cuk *c, uint64_t now, uint64_t stall_ns) {
       return 0;
     }
   }
-  if (now - c->last_query_ns >= 10000000u || live == 0) {
+  /* The stream is asked only once every worker has exited, to confirm the
+  ** kernel ended cleanly. Never while it runs: after a fault the driver can
+  ** take hundreds of ms to answer cuStreamQuery (cuda-notes.md), and this
+  ** thread holds d->lock and must keep reading heartbeats meanwhile (seen:
+  ** a __trap noticed after over 100 ms while a periodic query blocked). The
+  ** heartbeat detects; a stalled kernel is a fault whatever its stream says. */
+  if (live == 0) {
     c->last_query_ns = now;
     CUresult r = cu.cuStreamQuery(c->stream);
     if (r != 0 && r != RK_CU_ERROR_NOT_READY) {

@@ -30,6 +30,14 @@ grep -E '^\s+[0-9]+ - ' "$LOG/ctest.log" | sed 's/^/  /'
 RK_REQUIRE_GPU=1 "$B/tests/gpu/test_gpu_cuda" >"$LOG/test_gpu_cuda.log" 2>&1
 note "test_gpu_cuda alone: rc=$? $(grep -E '^# ' "$LOG/test_gpu_cuda.log" | tr '\n' ' ')"
 
+# reliability (docs/reliability.md, GPU): 10^8 messages checked one by one,
+# and 20 fresh processes for each fault kind with the time to the error
+RK_REQUIRE_GPU=1 timeout 300 "$B/tests/gpu/test_gpu_cuda" --stress 100000000 \
+  >"$LOG/stress.log" 2>&1
+note "stress 10^8 messages: rc=$? $(grep -E '^# ' "$LOG/stress.log" | tr '\n' ' ')"
+timeout 300 "$B/tests/gpu/test_gpu_cuda" --fault-runs 20 >"$LOG/faults.log" 2>&1
+note "fault injection x20: rc=$? $(grep -E '^# fault [0-9] \(' "$LOG/faults.log" | tr '\n' ' ')"
+
 for ex in vector_add accounts; do
   exe=$(find "$B/examples" -type f -name "$ex" -perm -u+x 2>/dev/null | head -1)
   [ -n "$exe" ] || { note "example $ex: not built"; continue; }

@@ -72,6 +72,7 @@ static const char *dev_body =
     "  if (rk_thread() != 0) return;\n"
     "  if (b->how == 1) __trap();\n"
     "  if (b->how == 2) *(volatile uint32_t *)(uintptr_t)64 = 1u;\n"
+    "  if (b->how == 3) for (;;) __nanosleep(100000u);\n"
     "}\n"
     "static __device__ uint32_t T_DDISPATCH(rk_dctx *ctx, uint32_t type, const "
     "void *req, void *resp, void *state) {\n"
@@ -652,6 +653,92 @@ static void test_cuda_fault_illegal_address(void **st) {
   run_fault(2);
 }
 
+/* Child 3: a handler that never returns, so its kernel ignores terminate.
+** terminate must come back within its bound (the watchdog sees the stalled
+** heartbeat and gives the kernel up) and destroy must not block. */
+static int hang_child(void) {
+  signal(SIGALRM, SIG_DFL);
+  alarm(20); /* nothing may hang */
+  rk_runtime *rt = runtime_with(NULL, NULL, NULL, NULL);
+  rk_kernel *k;
+  if (rk_kernel_launch(rt, &desc_k, &k) != RK_OK) {
+    printf("# hang child: launch: %s\n", rk_error_detail());
+    return 2;
+  }
+  Boom b = {3, 0};
+  if (rk_kernel_send(k, T_BOOM, 0, &b, sizeof b, -1, NULL) != RK_OK)
+    return 3;
+  struct timespec ten_ms = {0, 10000000};
+  nanosleep(&ten_ms, NULL);
+  uint64_t t0 = rk__now_ns();
+  rk_kernel_stats fin;
+  rk_status s = rk_kernel_terminate(k, &fin);
+  double ms = (double)(rk__now_ns() - t0) / 1e6;
+  printf("# fault 3: terminate returned %s after %.1f ms: %s\n",
+         rk_status_str(s), ms, rk_error_detail());
+  if (s == RK_OK || ms > 3000.0)
+    return 4;
+  rk_runtime_destroy(rt); /* must not block on the stuck kernel */
+  fflush(stdout);
+  return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* --fault-runs N: N fresh processes for each of trap (1), illegal address
+** (2) and a kernel that ignores terminate (3); prints p50 and max of the
+** time to the error. Exit 0 when every run passed its child's checks. */
+static int fault_runs(int n) {
+  int failed = 0;
+  /* popen runs a shell, whose /proc/self/exe is the shell: name our path */
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0)
+    return 9;
+  self[len] = '\0';
+  for (uint32_t how = 1; how <= 3; how++) {
+    double *ms = calloc((size_t)n, sizeof *ms);
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+      char cmd[4200], line[512];
+      snprintf(cmd, sizeof cmd, "'%s' --fault-child %u", self, how);
+      FILE *f = popen(cmd, "r");
+      if (!f) {
+        failed++;
+        continue;
+      }
+      double v = -1.0;
+      char said[512] = "";
+      while (fgets(line, sizeof line, f)) {
+        const char *a = strstr(line, " after ");
+        if (strncmp(line, "# fault", 7) == 0 && a) {
+          v = strtod(a + 7, NULL);
+          snprintf(said, sizeof said, "%s", line);
+        }
+      }
+      int st = pclose(f);
+      if (st != 0 || v < 0) {
+        failed++;
+        printf("# fault %u run %d: FAILED (status %d): %s", how, i, st,
+               said[0] ? said : "(nothing said)\n");
+      } else {
+        ms[got++] = v;
+      }
+    }
+    qsort(ms, (size_t)got, sizeof *ms, cmp_double);
+    printf("# fault %u (%s): %d/%d runs passed; time to the error p50 %.1f "
+           "ms, max %.1f ms\n", how,
+           how == 1 ? "__trap" : how == 2 ? "illegal address"
+                                          : "ignores terminate",
+           got, n, got ? ms[got / 2] : 0.0, got ? ms[got - 1] : 0.0);
+    free(ms);
+  }
+  return failed ? 1 : 0;
+}
+
 /* ---- round trip of one 64-byte message ---- */
 
 static int cmp_u64(const void *a, const void *b) {
@@ -702,9 +789,22 @@ static void on_alarm(int sig) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "--fault-child") == 0)
-    return setup(NULL) != 0 ? 9
-                            : fault_child((uint32_t)strtoul(argv[2], NULL, 10));
+  if (argc == 3 && strcmp(argv[1], "--fault-child") == 0) {
+    uint32_t how = (uint32_t)strtoul(argv[2], NULL, 10);
+    if (setup(NULL) != 0)
+      return 9;
+    return how == 3 ? hang_child() : fault_child(how);
+  }
+  if (argc == 3 && strcmp(argv[1], "--fault-runs") == 0)
+    return setup(NULL) != 0 ? 9 : fault_runs(atoi(argv[2]));
+  if (argc == 3 && strcmp(argv[1], "--stress") == 0) {
+    /* the million-message test with N messages (reliability: 10^8) */
+    const struct CMUnitTest one[] = {
+        cmocka_unit_test(test_cuda_million_messages_actor_order)};
+    int r = setup(NULL);
+    MANY = (uint32_t)strtoul(argv[2], NULL, 10);
+    return r ? 9 : cmocka_run_group_tests(one, NULL, NULL);
+  }
   signal(SIGALRM, on_alarm);
   alarm(110); /* inside ctest's TIMEOUT of 120 s */
   const struct CMUnitTest tests[] = {
