@@ -150,9 +150,10 @@ static void test_limits_nul_bytes(void **st) {
       NUL_CASE("\0message A { u8 a; }\n"),           /* at the start */
       NUL_CASE("message A { u8 a; } /* c\0 */\n"),   /* in a comment */
       NUL_CASE("code { int x = 1;\0 }\n"),           /* inside a body */
+      NUL_CASE("message A { u8 a; } // c\0 d\n"),    /* in a // comment */
+      NUL_CASE("/// doc\0\nmessage A { u8 a; }\n"),  /* in a /// comment */
+      NUL_CASE("code { // c\0\n }\n"),               /* // in a body */
   };
-  /* Not checked: a NUL inside a // comment is accepted today (the comment
-  ** rule matches any byte but '\n'); reported to the front end's owner. */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char first[512];
     int ok;
