@@ -223,9 +223,20 @@ static int check_value(rkc_ctx *c, rkc_file *f, const rkc_typeref *t,
   const rkc_value *lit = v;
   if (t->kind == RKC_T_ENUM) {
     if (v->kind == RKC_V_IDENT) {
+      /* VALUE, or Enum.VALUE (also pkg.Enum.VALUE) where Enum must be the
+      ** field's own enum: Other.RED names another enum's value */
       const char *n = strrchr(v->text, '.');
-      n = n ? rkc_intern_cstr(c, n + 1) : v->text;
-      for (rkc_enum_value *ev = t->enm->values; ev; ev = ev->next)
+      int same = 1;
+      if (n) {
+        size_t plen = (size_t)(n - v->text), elen = strlen(t->enm->name);
+        same = plen >= elen &&
+               memcmp(n - elen, t->enm->name, elen) == 0 &&
+               (plen == elen || n[-(ptrdiff_t)elen - 1] == '.');
+        n = rkc_intern_cstr(c, n + 1);
+      } else {
+        n = v->text;
+      }
+      for (rkc_enum_value *ev = t->enm->values; same && ev; ev = ev->next)
         if (ev->name == n)
           return 0;
     }
