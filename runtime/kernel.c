@@ -432,26 +432,31 @@ static void kernel_free(rk_kernel *k) {
 
 /* ------------------------------------------------------- calls and waits */
 
+/* Why a call or a wait must end now: RK_E_TIMEOUT at or past deadline,
+** RK_E_TERMINATED once terminate has begun, or the backend's health failure
+** (RK_E_DEVICE_FAULT); RK_OK to go on. */
+static rk_status must_end(rk_kernel *k, uint64_t now, uint64_t deadline) {
+  if (now >= deadline)
+    return rk__fail(RK_E_TIMEOUT, "kernel %s: timed out", k->desc->name);
+  if (atomic_load(&k->lifecycle) == RK__K_TERMINATED)
+    return rk__fail(RK_E_TERMINATED, "kernel %s is terminated",
+                    k->desc->name);
+  return k->ops->health(k);
+}
+
 /* Enters a send/recv call: RK_E_TERMINATED once terminate has begun. The
 ** seq_cst increment and load pair with terminate's seq_cst store of the
 ** lifecycle and load of inflight: either terminate waits for us, or we see
 ** TERMINATED (the store-load order release/acquire would not give). */
 static rk_status enter(rk_kernel *k) {
   atomic_fetch_add(&k->inflight, 1);
-  if (atomic_load(&k->lifecycle) == RK__K_TERMINATED) {
-    atomic_fetch_sub(&k->inflight, 1);
-    return rk__fail(RK_E_TERMINATED, "kernel %s is terminated",
-                    k->desc->name);
-  }
   /* A faulted device answers every call at once, also a send that would
   ** find room in its lane (runtime.md: every later call on every kernel
-  ** of that device returns RK_E_DEVICE_FAULT). */
-  rk_status h = k->ops->health(k);
-  if (h != RK_OK) {
+  ** of that device returns RK_E_DEVICE_FAULT): must_end checks health. */
+  rk_status s = must_end(k, 0, UINT64_MAX);
+  if (s != RK_OK)
     atomic_fetch_sub(&k->inflight, 1);
-    return h;
-  }
-  return RK_OK;
+  return s;
 }
 
 static rk_status leave(rk_kernel *k, rk_status s) {
@@ -482,14 +487,9 @@ static rk_status wait_ready(rk_kernel *k, ready_fn ready, void *arg,
       return RK_OK;
     if ((i & 63) == 0) {
       uint64_t now = rk__now_ns();
-      if (now >= deadline)
-        return rk__fail(RK_E_TIMEOUT, "kernel %s: timed out", k->desc->name);
-      if (atomic_load(&k->lifecycle) == RK__K_TERMINATED)
-        return rk__fail(RK_E_TERMINATED, "kernel %s is terminated",
-                        k->desc->name);
-      rk_status h = k->ops->health(k);
-      if (h != RK_OK)
-        return h;
+      rk_status s = must_end(k, now, deadline);
+      if (s != RK_OK)
+        return s;
       if (now - t0 > RK_HOST_SPIN_NS)
         break;
       if (now - t0 > RK_HOST_PAUSE_NS)
@@ -514,14 +514,9 @@ static rk_status wait_ready(rk_kernel *k, ready_fn ready, void *arg,
     }
     if (done || ready(k, arg))
       return RK_OK;
-    if (rk__now_ns() >= deadline)
-      return rk__fail(RK_E_TIMEOUT, "kernel %s: timed out", k->desc->name);
-    if (atomic_load(&k->lifecycle) == RK__K_TERMINATED)
-      return rk__fail(RK_E_TERMINATED, "kernel %s is terminated",
-                      k->desc->name);
-    rk_status h = k->ops->health(k);
-    if (h != RK_OK)
-      return h;
+    rk_status s = must_end(k, rk__now_ns(), deadline);
+    if (s != RK_OK)
+      return s;
   }
 }
 
