@@ -158,17 +158,23 @@ rkc_decl *rkc_lookup(rkc_ctx *c, rkc_file *f, const char *name, rkc_loc loc,
   return found;
 }
 
+/* The declaration t's name refers to; NULL after reporting an unknown name
+** (rkc_lookup reports an ambiguous one itself). */
+static rkc_decl *lookup_type(rkc_ctx *c, rkc_file *f, const rkc_typeref *t) {
+  unsigned before = c->errors;
+  rkc_decl *d = rkc_lookup(c, f, t->name, t->loc, 1);
+  if (d == NULL && c->errors == before)
+    rkc_error(c, t->loc, "unknown type '%s'", t->name);
+  return d;
+}
+
 /* Resolves t; reports an unknown name or a name that is not a type. */
 static int resolve_type(rkc_ctx *c, rkc_file *f, rkc_typeref *t) {
   if (t->kind != RKC_T_NONE)
     return 0;
-  unsigned before = c->errors;
-  rkc_decl *d = rkc_lookup(c, f, t->name, t->loc, 1);
-  if (d == NULL) {
-    if (c->errors == before)
-      rkc_error(c, t->loc, "unknown type '%s'", t->name);
+  rkc_decl *d = lookup_type(c, f, t);
+  if (d == NULL)
     return -1;
-  }
   if (d->kind == RKC_D_ENUM) {
     t->kind = RKC_T_ENUM;
     t->enm = d->node;
@@ -691,13 +697,9 @@ static void kernel_options(rkc_ctx *c, rkc_file *f, rkc_kernel *k) {
 static int handler_type(rkc_ctx *c, rkc_file *f, rkc_typeref *t,
                         const char *what) {
   if (t->kind == RKC_T_NONE) {
-    unsigned before = c->errors;
-    rkc_decl *d = rkc_lookup(c, f, t->name, t->loc, 1);
-    if (d == NULL) {
-      if (c->errors == before)
-        rkc_error(c, t->loc, "unknown type '%s'", t->name);
+    rkc_decl *d = lookup_type(c, f, t);
+    if (d == NULL)
       return -1;
-    }
     if (d->kind == RKC_D_MESSAGE) {
       t->kind = RKC_T_MESSAGE;
       t->msg = d->node;
