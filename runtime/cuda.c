@@ -28,15 +28,17 @@ typedef struct rk_dlane_h {
 } rk_dlane_h;
 
 typedef struct rk_ddesc_h {
-  uint64_t in, out, out_ids, out_size, out_pos, out_head, wstat, ctl, exited,
-      states, scratch, state_stride;
+  uint64_t in, out, out_ids, out_size;
+  uint32_t ll_win, nbuf, buf_off, reserved;
+  uint64_t wstat, ctl, exited, states, scratch, state_stride;
   uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes, busy_ns,
       max_sleep_ns;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
 _Static_assert(sizeof(rk_ddesc_h) == 128, "rk_ddesc mirror");
-_Static_assert(offsetof(rk_ddesc_h, out_pos) == 32, "rk_ddesc.out_pos");
+_Static_assert(offsetof(rk_ddesc_h, ll_win) == 32, "rk_ddesc.ll_win");
+_Static_assert(offsetof(rk_ddesc_h, wstat) == 48, "rk_ddesc.wstat");
 _Static_assert(offsetof(rk_ddesc_h, exited) == 64, "rk_ddesc.exited");
 _Static_assert(offsetof(rk_ddesc_h, state_stride) == 88, "rk_ddesc.stride");
 _Static_assert(offsetof(rk_ddesc_h, grid) == 96, "rk_ddesc.grid");
@@ -220,6 +222,9 @@ struct rk_cuk {
   CUstream stream;
   uint32_t smem;             /* dynamic shared memory per block */
   uint32_t req_bytes, resp_bytes;
+  uint32_t nbuf;             /* message buffers per worker */
+  uint32_t buf_off;          /* their offset in smem (after the out table) */
+  uint32_t threads;          /* block + the I/O warp */
   double share;              /* of the device, in the ledger */
   int in_ledger;
   CUdeviceptr dmem;          /* descriptor, lane table, positions, states */
@@ -582,22 +587,34 @@ static rk_status load_module_new(rk_cuk *c) {
   }
 }
 
-/* Request and response buffers: dynamic shared memory when they fit (the
-** opt-in limit is raised past 48 KiB if needed), else c->smem = 0 and the
-** blocks use device memory. */
+/* Dynamic shared memory: the worker's output table (32 bytes a response
+** type), then its message buffers (request + response each). As many
+** buffers as fit RK_CUDA_BUF_SMEM, a power of two up to 64 (the I/O warp
+** reads the next messages while the handlers run the previous ones), at
+** least 2; when 2 do not fit even the opt-in limit, the buffers go to
+** device memory (d->scratch) and handlers work there. */
+#define RK_CUDA_BUF_SMEM (32u * 1024u)
+#define RK_CUDA_NB_MAX 64u /* the prelude's RK_NB_MAX */
 static void size_buffers(rk_cuk *c) {
   int stat = 0;
-  c->req_bytes = round16(c->k->desc->req_max ? c->k->desc->req_max : 16u);
-  c->resp_bytes = round16(c->k->desc->resp_max);
-  uint32_t want = c->req_bytes + c->resp_bytes;
+  const rk_kernel_desc *kd = c->k->desc;
+  c->req_bytes = round16(kd->req_max ? kd->req_max : 16u);
+  c->resp_bytes = round16(kd->resp_max);
+  const uint32_t per = c->req_bytes + c->resp_bytes;
+  c->buf_off = round16(32u * (kd->n_handlers ? kd->n_handlers : 1u));
   cu.cuFuncGetAttribute(&stat, RK_CU_FUNC_SHARED_SIZE_BYTES, c->fn);
-  c->smem = 0;
+  c->nbuf = RK_CUDA_NB_MAX;
+  while (c->nbuf > 2u && c->buf_off + c->nbuf * per > RK_CUDA_BUF_SMEM)
+    c->nbuf /= 2u;
+  uint32_t want = c->buf_off + c->nbuf * per;
+  c->smem = want;
   if (want + (uint32_t)stat <= 48u * 1024u)
-    c->smem = want;
-  else if (want + (uint32_t)stat <= (uint32_t)c->d->smem_optin &&
-           cu.cuFuncSetAttribute(c->fn, RK_CU_FUNC_MAX_DYNAMIC_SHARED,
-                                 (int)want) == 0)
-    c->smem = want;
+    return;
+  if (want + (uint32_t)stat <= (uint32_t)c->d->smem_optin &&
+      cu.cuFuncSetAttribute(c->fn, RK_CU_FUNC_MAX_DYNAMIC_SHARED,
+                            (int)want) == 0)
+    return;
+  c->smem = c->buf_off; /* buffers in device memory */
 }
 
 static uint32_t pow2_floor(uint32_t v) {
@@ -632,12 +649,15 @@ static rk_status size_launch(rk_cuk *c) {
     k->block = 128;
   cu.cuFuncGetAttribute(&maxt, RK_CU_FUNC_MAX_THREADS_PER_BLOCK, c->fn);
   cu.cuFuncGetAttribute(&regs, RK_CU_FUNC_NUM_REGS, c->fn);
-  if (k->block > 1024u || (int)k->block > maxt)
+  /* the block runs the handler threads after one I/O warp (prelude) */
+  if (k->block > 1024u - 32u || (int)(k->block + 32u) > maxt)
     return rk__fail(RK_E_INVALID, "kernel %s: block %u exceeds the %d "
-                    "threads its function allows (%d registers a thread)",
-                    k->desc->name, k->block, maxt, regs);
+                    "threads its function allows less the I/O warp's 32 "
+                    "(%d registers a thread)",
+                    k->desc->name, k->block, maxt > 32 ? maxt - 32 : 0, regs);
+  c->threads = k->block + 32u;
   CUresult r = cu.cuOccupancyMaxActiveBlocksPerMultiprocessor(
-      &occ, c->fn, (int)k->block, c->smem);
+      &occ, c->fn, (int)c->threads, c->smem);
   if (r != 0 || occ <= 0)
     return rk__fail(RK_E_COOPERATIVE, "kernel %s: no block of %u threads "
                     "with %u bytes of shared memory can be resident (%s)",
@@ -748,7 +768,7 @@ static uint32_t type_size(const rk_kernel_desc *d, uint32_t id) {
 
 /* Byte offsets of the parts of the kernel's one device allocation. */
 typedef struct rk_dlayout {
-  size_t lanes, ids, sizes, pos, head, states, scratch, total;
+  size_t lanes, ids, sizes, states, scratch, total;
 } rk_dlayout;
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
@@ -759,14 +779,14 @@ static void layout(const rk_cuk *c, rk_dlayout *L) {
   L->lanes = sizeof(rk_ddesc_h);
   L->ids = L->lanes + nl * sizeof(rk_dlane_h);
   L->sizes = L->ids + 4u * k->n_out;
-  L->pos = align_up(L->sizes + 4u * k->n_out, 8);
-  L->head = L->pos + 8u * k->n_out * k->grid;
-  L->states = align_up(L->head + 8u * k->n_out * k->grid, 256);
+  L->states = align_up(L->sizes + 4u * k->n_out, 256);
   L->scratch = align_up(L->states + (k->desc->has_state
                                          ? (size_t)k->state_stride * k->actors
                                          : 0), 256);
-  L->total = L->scratch + (c->smem ? 0 : (size_t)k->grid *
-                                             (c->req_bytes + c->resp_bytes));
+  L->total = L->scratch + (c->smem > c->buf_off
+                               ? 0
+                               : (size_t)k->grid * c->nbuf *
+                                     (c->req_bytes + c->resp_bytes));
 }
 
 /* Fills the host image of the table part (descriptor .. head). */
@@ -792,11 +812,11 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
   *dd = (rk_ddesc_h){
       .in = base + L->lanes, .out = base + L->lanes + 16u * k->grid,
       .out_ids = base + L->ids, .out_size = base + L->sizes,
-      .out_pos = base + L->pos, .out_head = base + L->head,
+      .ll_win = k->in[0].ll_words, .nbuf = c->nbuf, .buf_off = c->buf_off,
       .wstat = dev_ptr(k->wstat), .ctl = dev_ptr(k->ctl),
       .exited = dev_ptr(c->exited),
       .states = k->desc->has_state ? base + L->states : 0,
-      .scratch = c->smem ? 0 : base + L->scratch,
+      .scratch = c->smem > c->buf_off ? 0 : base + L->scratch,
       .state_stride = k->state_stride, .grid = k->grid, .n_out = k->n_out,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
@@ -860,8 +880,8 @@ static rk_status cuda_start(rk_kernel *k) {
   c->last_query_ns = now;
   CUdeviceptr desc = c->dmem;
   void *params[1] = {&desc};
-  CUresult r = cu.cuLaunchCooperativeKernel(c->fn, k->grid, 1, 1, k->block, 1,
-                                            1, c->smem, c->stream, params);
+  CUresult r = cu.cuLaunchCooperativeKernel(c->fn, k->grid, 1, 1, c->threads,
+                                            1, 1, c->smem, c->stream, params);
   if (r != 0)
     return rk__fail(r == RK_CU_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE
                         ? RK_E_COOPERATIVE
@@ -1038,6 +1058,7 @@ static void cuda_wake(rk_kernel *k, uint32_t w) {
 const rk_backend_ops rk__cuda_ops = {
     .name = "cuda",
     .backend = RK_BACKEND_CUDA,
+    .ll_lanes = 1,
     .plan = cuda_plan,
     .alloc = cuda_alloc,
     .free = cuda_free,

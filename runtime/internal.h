@@ -83,6 +83,7 @@ typedef struct rk_lane {
   uint32_t cap;       /* power of two */
   uint32_t mask;
   uint32_t slot_bytes;
+  uint32_t ll_words;  /* LL slots (ring.h): words per message; 0: seq slots */
 } rk_lane;
 
 /* Per-worker counters, each written by its worker only, one per 128-byte
@@ -154,6 +155,10 @@ enum { RK__K_ACTIVE = 1, RK__K_INACTIVE = 2, RK__K_TERMINATED = 3 };
 struct rk_backend_ops {
   const char *name;
   rk_backend backend;
+  /* Lanes in the LL slot format (ring.h): the device reads a message in
+  ** one bus round trip and answers without a fence. The CPU backend keeps
+  ** seq slots (its workers read the payload in place). */
+  int ll_lanes;
   /* Decide grid/block from the kernel's wishes (k->grid == 0: auto) and
   ** what the backend can hold; may fail with RK_E_COOPERATIVE. */
   RK_WUR rk_status (*plan)(rk_kernel *k);

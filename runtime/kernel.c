@@ -254,7 +254,9 @@ static rk_status collect_outputs(rk_kernel *k) {
       ;
     if (t == k->n_out) {
       k->out_ids[k->n_out] = id;
-      k->out_slot_bytes[k->n_out++] = RK_SLOT_BYTES(find_type(d, id)->size);
+      uint32_t size = find_type(d, id)->size;
+      k->out_slot_bytes[k->n_out++] =
+          k->ops->ll_lanes ? 8u * RK_LL_WORDS(size) : RK_SLOT_BYTES(size);
     }
   }
   return RK_OK;
@@ -262,7 +264,7 @@ static rk_status collect_outputs(rk_kernel *k) {
 
 /* One lane of k->lane_cap slots from the backend's memory. */
 static rk_status make_lane(rk_kernel *k, rk_lane *l, uint32_t slot_bytes,
-                           int host_consumed) {
+                           uint32_t ll_words, int host_consumed) {
   size_t bytes = rk__lane_bytes(k->lane_cap, slot_bytes);
   uint8_t *base = k->ops->alloc(k, bytes);
   uint64_t *done = host_consumed ? calloc(k->lane_cap, sizeof *done) : NULL;
@@ -274,6 +276,7 @@ static rk_status make_lane(rk_kernel *k, rk_lane *l, uint32_t slot_bytes,
                     "bytes", k->desc->name, bytes);
   }
   rk__lane_init(l, base, k->lane_cap, slot_bytes, done);
+  l->ll_words = ll_words;
   k->queue_bytes += bytes;
   return RK_OK;
 }
@@ -287,7 +290,17 @@ static rk_status make_queues(rk_kernel *k) {
   k->lane_cap = 2;
   while (k->lane_cap * 2 <= per)
     k->lane_cap *= 2;
-  k->in_slot_bytes = RK_SLOT_BYTES(k->desc->req_max);
+  /* LL input lanes: the device reads the first in_ll words of a slot in
+  ** one round trip (a request that fits, or the head of a larger one) and
+  ** producers always write at least those (ring.h). */
+  uint32_t in_ll = 0;
+  if (k->ops->ll_lanes) {
+    uint32_t all = RK_LL_WORDS(k->desc->req_max);
+    in_ll = all < RK_LL_WIN_MAX ? all : RK_LL_WIN_MAX;
+    k->in_slot_bytes = 8u * all;
+  } else {
+    k->in_slot_bytes = RK_SLOT_BYTES(k->desc->req_max);
+  }
   rk_status s = collect_outputs(k);
   if (s != RK_OK)
     return s;
@@ -297,11 +310,12 @@ static rk_status make_queues(rk_kernel *k) {
   if (!k->in || !k->out)
     return rk__fail(RK_E_NOMEM, "kernel %s: out of memory", k->desc->name);
   for (uint32_t w = 0; w < k->grid; w++)
-    if ((s = make_lane(k, &k->in[w], k->in_slot_bytes, 0)) != RK_OK)
+    if ((s = make_lane(k, &k->in[w], k->in_slot_bytes, in_ll, 0)) != RK_OK)
       return s;
   for (uint32_t t = 0; t < k->n_out; t++)
     for (uint32_t w = 0; w < k->grid; w++)
       if ((s = make_lane(k, &k->out[t * k->grid + w], k->out_slot_bytes[t],
+                         k->ops->ll_lanes ? k->out_slot_bytes[t] / 8u : 0u,
                          1)) != RK_OK)
         return s;
   return RK_OK;
@@ -558,6 +572,13 @@ static uint64_t put_request(rk_kernel *k, uint32_t lane, uint64_t pos,
                             uint64_t corr, uint32_t type_id, uint32_t actor,
                             const void *msg, uint32_t size) {
   rk_lane *l = &k->in[lane];
+  if (l->ll_words) {
+    const uint32_t hdr[RK_LL_HDR_WORDS] = {(uint32_t)corr,
+                                           (uint32_t)(corr >> 32),
+                                           type_id, actor, 0, size};
+    rk__ll_put(l, pos, hdr, msg, size);
+    return corr;
+  }
   uint8_t *s = rk__slot(l, pos);
   int32_t code = 0;
   memcpy(s + RK_SLOT_OFF_CORR, &corr, 8);
@@ -772,15 +793,28 @@ static uint32_t take_some(rk_kernel *k, uint32_t t, uint8_t *msgs,
     uint64_t pos = 0;
     uint32_t n = rk__lane_take_mc(l, max, stop_at_fail, &pos);
     for (uint32_t j = 0; j < n; j++) {
-      uint8_t *s = rk__slot(l, pos + j);
-      uint32_t st = rk__ld_rlx32(s + RK_SLOT_OFF_AUX); /* owned: see take */
-      memcpy(msgs + (size_t)j * size, s + RK_SLOT_HDR, size);
+      uint64_t corr;
+      uint32_t st;
+      int32_t c;
+      if (l->ll_words) { /* every word validated by the take */
+        uint32_t h[RK_LL_HDR_WORDS];
+        rk__ll_get(l, pos + j, h, msgs + (size_t)j * size, size);
+        corr = (uint64_t)h[0] | (uint64_t)h[1] << 32;
+        st = h[3];
+        c = (int32_t)h[4];
+      } else {
+        uint8_t *s = rk__slot(l, pos + j);
+        st = rk__slot_status(l, pos + j); /* owned: see take */
+        memcpy(msgs + (size_t)j * size, s + RK_SLOT_HDR, size);
+        memcpy(&corr, s + RK_SLOT_OFF_CORR, 8);
+        memcpy(&c, s + RK_SLOT_OFF_CODE, 4);
+      }
       if (corrs)
-        memcpy(&corrs[j], s + RK_SLOT_OFF_CORR, 8);
+        corrs[j] = corr;
       if (sts)
         sts[j] = st ? RK_E_HANDLER : RK_OK;
       if (st) {
-        memcpy(code, s + RK_SLOT_OFF_CODE, 4);
+        *code = c;
         *failed = 1;
       }
     }

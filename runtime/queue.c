@@ -18,6 +18,7 @@ void rk__lane_init(rk_lane *l, uint8_t *base, uint32_t cap,
   l->cap = cap;
   l->mask = cap - 1;
   l->slot_bytes = slot_bytes;
+  l->ll_words = 0;
 }
 
 /* Moves cons_head from h over every position whose done mark is set;

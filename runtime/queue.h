@@ -116,11 +116,97 @@ static inline size_t rk__lane_bytes(uint32_t cap, uint32_t slot_bytes) {
 void rk__lane_init(rk_lane *l, uint8_t *base, uint32_t cap,
                    uint32_t slot_bytes, uint64_t *done);
 
-/* Is the slot at position pos full? Acquire: pairs with the producer's
-** release store of seq in rk__slot_publish, so the header and payload the
-** producer wrote are visible once this returns 1. */
+/* ---- LL slots (ring.h): every word carries its own flag ---- */
+
+/* Word i of the LL slot at pos, loaded whole. Relaxed: an LL word vouches
+** for itself (its flag, ring.h); nothing else is published with it. */
+static inline uint64_t rk__ll_word(const rk_lane *l, uint64_t pos,
+                                   uint32_t i) {
+  return rk__ld_rlx64(rk__slot(l, pos) + 8u * i);
+}
+
+/* Are the first n words of the LL slot at pos valid for pos? */
+static inline int rk__ll_valid(const rk_lane *l, uint64_t pos, uint32_t n) {
+  const uint32_t f = RK_LL_FLAG(pos);
+  for (uint32_t i = 0; i < n; i++)
+    if ((uint32_t)(rk__ll_word(l, pos, i) >> 32) != f)
+      return 0;
+  return 1;
+}
+
+/* Data of LL word i of the slot at pos (the caller validated it). */
+static inline uint32_t rk__ll_data(const rk_lane *l, uint64_t pos,
+                                   uint32_t i) {
+  return (uint32_t)rk__ll_word(l, pos, i);
+}
+
+/* Writes a whole message into the claimed LL slot at pos: the six header
+** words, the payload, zero words up to the lane's ll_words. Each word is
+** one relaxed 8-byte store (single-copy atomic; ring.h says why no release
+** is needed: the flag in each word publishes that word). */
+static inline void rk__ll_put(const rk_lane *l, uint64_t pos,
+                              const uint32_t hdr[RK_LL_HDR_WORDS],
+                              const void *payload, uint32_t size) {
+  uint8_t *s = rk__slot(l, pos);
+  const uint64_t f = (uint64_t)RK_LL_FLAG(pos) << 32;
+  const uint8_t *p = payload;
+  uint32_t words = RK_LL_WORDS(size);
+  if (words < l->ll_words)
+    words = l->ll_words;
+  for (uint32_t i = 0; i < RK_LL_HDR_WORDS; i++)
+    rk__st_rlx64(s + 8u * i, f | hdr[i]);
+  uint32_t i = RK_LL_HDR_WORDS, off = 0;
+  for (; off + 4u <= size; off += 4u, i++) {
+    uint32_t d;
+    memcpy(&d, p + off, 4);
+    rk__st_rlx64(s + 8u * i, f | d);
+  }
+  if (off < size) { /* a last partial word, zero-padded */
+    uint32_t d = 0;
+    memcpy(&d, p + off, size - off);
+    rk__st_rlx64(s + 8u * i++, f | d);
+  }
+  for (; i < words; i++)
+    rk__st_rlx64(s + 8u * i, f);
+}
+
+/* Copies the header and size payload bytes out of the valid LL slot at
+** pos (the caller checked every word with rk__ll_valid and owns it). */
+static inline void rk__ll_get(const rk_lane *l, uint64_t pos,
+                              uint32_t hdr[RK_LL_HDR_WORDS], void *payload,
+                              uint32_t size) {
+  uint8_t *p = payload;
+  for (uint32_t i = 0; i < RK_LL_HDR_WORDS; i++)
+    hdr[i] = rk__ll_data(l, pos, i);
+  uint32_t i = RK_LL_HDR_WORDS, off = 0;
+  for (; off + 4u <= size; off += 4u, i++) {
+    uint32_t d = rk__ll_data(l, pos, i);
+    memcpy(p + off, &d, 4);
+  }
+  if (off < size) {
+    uint32_t d = rk__ll_data(l, pos, i);
+    memcpy(p + off, &d, size - off);
+  }
+}
+
+/* Is the slot at position pos full? Seq slots: acquire, pairing with the
+** producer's release store of seq in rk__slot_publish, so the header and
+** payload the producer wrote are visible once this returns 1. LL slots:
+** every word the producer writes is valid (ring.h). */
 static inline int rk__slot_ready(const rk_lane *l, uint64_t pos) {
+  if (l->ll_words)
+    return rk__ll_valid(l, pos, l->ll_words);
   return rk__ld_acq64(rk__slot(l, pos) + RK_SLOT_OFF_SEQ) == pos + 1;
+}
+
+/* A full slot's status word (0 or RK_E_HANDLER). Relaxed: made visible by
+** rk__slot_ready (the seq acquire, or the LL word's own flag); atomic so
+** that a refill after another consumer took the slot is not a data race.
+** Writer: rk__slot_set_status (CPU worker) or the device's answer. */
+static inline uint32_t rk__slot_status(const rk_lane *l, uint64_t pos) {
+  if (l->ll_words)
+    return rk__ll_data(l, pos, 3);
+  return rk__ld_rlx32(rk__slot(l, pos) + RK_SLOT_OFF_AUX);
 }
 
 /* Polls the slot at pos and, in the same breath, asks for the rest of its
@@ -128,6 +214,8 @@ static inline int rk__slot_ready(const rk_lane *l, uint64_t pos) {
 ** payload is already on its way instead of being a second serial miss. */
 static inline int rk__slot_poll(const rk_lane *l, uint64_t pos) {
   uint8_t *s = rk__slot(l, pos);
+  if (l->ll_words) /* LL: the check reads every word anyway */
+    return rk__slot_ready(l, pos);
   for (uint32_t off = 64; off < l->slot_bytes; off += 64)
     __builtin_prefetch(s + off, 0, 3);
   return rk__slot_ready(l, pos);
@@ -265,11 +353,9 @@ static inline uint32_t rk__lane_take_mc(rk_lane *l, uint32_t max,
   for (;;) {
     uint32_t n = 0;
     while (n < max && rk__slot_ready(l, c + n)) {
-      /* Relaxed: the seq acquire made the status visible; atomic only so
-      ** that a refill after another consumer took the slot (our CAS then
-      ** fails) is not a data race. Writer: rk__slot_set_status. */
-      if (stop_at_fail &&
-          rk__ld_rlx32(rk__slot(l, c + n) + RK_SLOT_OFF_AUX) != 0) {
+      /* The status of a slot made visible by rk__slot_ready (see
+      ** rk__slot_status); a refill makes our CAS below fail. */
+      if (stop_at_fail && rk__slot_status(l, c + n) != 0) {
         n += (n == 0); /* a failed response first: take it alone */
         break;
       }

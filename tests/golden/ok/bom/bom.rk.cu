@@ -49,10 +49,30 @@ typedef struct rk_dctx {
 #define RK_ACTOR_ANY 0xffffffffu
 #define RK_STATUS_E_HANDLER 11u /* rk_status RK_E_HANDLER */
 
+/* A worker's block is one I/O warp (threads 0..31: polls the input lane,
+** answers into the output lanes) and then the `block` handler threads, so
+** reading the next messages and writing answers overlaps the handlers.
+** Handlers see only their own threads: rk_thread() counts from 0 and
+** rk_sync() is a barrier of the handler threads alone (__syncthreads()
+** would wait for the I/O warp: handler code must not call it). */
+#define RK_IO_THREADS 32u
 #define RK_FN static __device__ __forceinline__
-#define rk_thread() ((uint32_t)threadIdx.x)
-#define rk_threads() ((uint32_t)blockDim.x)
-#define rk_sync() __syncthreads()
+#define rk_thread() ((uint32_t)threadIdx.x - RK_IO_THREADS)
+#define rk_threads() ((uint32_t)blockDim.x - RK_IO_THREADS)
+#define rk_sync() rk__hsync()
+
+/* The handler threads' barrier: a warp barrier when they are one warp
+** (the last warp may be partial: exactly its threads), else named barrier
+** 1 counting their warps (bar.sync counts warps, in multiples of 32, and
+** waits for every non-exited thread of each warp). Both order the memory
+** accesses of the threads taking part. */
+__device__ __forceinline__ void rk__hsync(void) {
+  const uint32_t h = blockDim.x - RK_IO_THREADS;
+  if (h <= 32u)
+    __syncwarp(h == 32u ? 0xffffffffu : (1u << h) - 1u);
+  else
+    asm volatile("bar.sync 1, %0;" :: "r"((h + 31u) & ~31u) : "memory");
+}
 #define rk_actor(ctx) ((ctx)->actor)
 #define rk_no_reply(ctx) rk__no_reply(ctx)
 #define rk_fail(ctx, code) rk__fail_msg((ctx), (int32_t)(code))
@@ -80,6 +100,11 @@ __device__ __forceinline__ void rk__fail_msg(rk_dctx *c, int32_t code) {
 #define RK_SLOT_OFF_AUX 20u
 #define RK_SLOT_OFF_CODE 24u
 #define RK_SLOT_OFF_SIZE 28u
+/* LL slots (ring.h): word = data (low 32 bits) | flag (high 32 bits) */
+#define RK_LL_HDR_WORDS 6u
+#define RK_LL_FLAG(pos) ((uint32_t)((pos) + 1u) | 1u)
+#define RK_LL_WORDS(payload) \
+  ((RK_LL_HDR_WORDS + ((uint32_t)(payload) + 3u) / 4u + 1u) & ~1u)
 
 /* rk_worker_status (runtime/internal.h): one 128-byte line per worker. */
 #define RK_WSTAT_BYTES 128u
@@ -106,13 +131,15 @@ typedef struct rk_ddesc {
   const rk_dlane *out;       /*   8: [n_out * grid], out[t * grid + w] */
   const uint32_t *out_ids;   /*  16: [n_out] response type ids */
   const uint32_t *out_size;  /*  24: [n_out] response struct sizes */
-  uint64_t *out_pos;         /*  32: [n_out * grid] next position, device */
-  uint64_t *out_head;        /*  40: [n_out * grid] cached cons_head, device */
+  uint32_t ll_win;           /*  32: LL words of an input slot read at once */
+  uint32_t nbuf;             /*  36: message buffers a worker (power of 2) */
+  uint32_t buf_off;          /*  40: buffers' offset in dynamic smem */
+  uint32_t reserved;         /*  44 */
   uint8_t *wstat;            /*  48: [grid] rk_worker_status, mapped */
   const uint8_t *ctl;        /*  56: rk_control, mapped */
   uint32_t *exited;          /*  64: [grid] exit marks, mapped */
   uint8_t *states;           /*  72: actors * state_stride, device */
-  uint8_t *scratch;          /*  80: per-block buffers when not shared */
+  uint8_t *scratch;          /*  80: the buffers when not in shared memory */
   uint64_t state_stride;     /*  88 */
   uint32_t grid;             /*  96 */
   uint32_t n_out;            /* 100 */
@@ -126,27 +153,34 @@ typedef struct rk_ddesc {
 static_assert(sizeof(rk_ddesc) == 128, "rk_ddesc mirrors runtime/cuda.c");
 static_assert(sizeof(rk_dlane) == 16, "rk_dlane mirrors runtime/cuda.c");
 
-/* Request and response buffers of the block (dynamic shared memory). */
+/* Dynamic shared memory: the output table (rk_dout[n_out]), then the
+** message buffers unless they are in d->scratch. */
 extern __shared__ uint64_t rk__smem[];
 
 /* ---- host <-> device ordering ----
 ** The lanes live in pinned host memory mapped for the device. The device
 ** never read-modify-writes a word the host writes (PCIe: no host-native
-** atomics). Publication follows the PTX memory model at system scope:
-**  - a slot is full when its seq (written LAST by the producer with a
-**    release) equals pos + 1: the consumer loads seq with ld.acquire.sys,
-**    then reads the rest of the slot;
-**  - a consumer frees slots by storing cons_head with st.release.sys after
-**    its last read of them; a producer loads cons_head with ld.acquire.sys
-**    before it overwrites a slot.
-** One thread (thread 0, "the leader") does every acquire and release of its
-** block; the other threads' plain accesses are ordered with the leader's by
-** __syncthreads (bar.sync, morally strong at CTA scope), and causality order
-** in the PTX model is transitive across scopes, so a host load that acquires
-** the leader's release also sees every thread's payload stores, and every
-** thread's payload loads follow the leader's acquire. */
+** atomics). The slots are LL slots (runtime/ring.h): every 8-byte word
+** carries the flag of the position it was written for, and is written and
+** read whole (an element of a v2.u64 access is single-copy atomic), so a
+** word with the right flag vouches for its own data. Reading a message is
+** therefore one round of plain (volatile) loads, and an answer is a round
+** of plain stores: no acquire, no release, no system fence on the data
+** path (performance.md, lessons 1 and 2). What still pairs:
+**  - the input lane's cons_head: the I/O warp's lane 0 stores it with
+**    st.release.sys after __syncwarp (which orders every lane's loads of
+**    the freed slots before it); host producers acquire it before they
+**    overwrite a slot;
+**  - an output lane's cons_head: lane 0 loads it with ld.acquire.sys, then
+**    __syncwarp orders that before any lane's stores into the slots it
+**    frees; host consumers release it after copying a slot out;
+**  - control words and exit marks, said where they are used.
+** Inside the block, the I/O warp and the handler threads hand messages over
+** through shared memory: the I/O warp fills buffers, __syncwarp, and lane
+** 0 releases S.avail (st.release.cta); each handler thread acquires it;
+** handler thread 0 releases S.done after the handlers' barrier; lane 0
+** acquires it and __syncwarp passes that on to the other lanes. */
 
-/* Acquire load of a word in host memory: pairs with a host release store. */
 __device__ __forceinline__ uint64_t rk__ld_acquire_u64(const void *p) {
   uint64_t v;
   asm volatile("ld.acquire.sys.global.u64 %0, [%1];"
@@ -159,7 +193,6 @@ __device__ __forceinline__ uint32_t rk__ld_acquire_u32(const void *p) {
                : "=r"(v) : "l"(p) : "memory");
   return v;
 }
-/* Release store into host memory: pairs with a host acquire load of p. */
 __device__ __forceinline__ void rk__st_release_u64(void *p, uint64_t v) {
   asm volatile("st.release.sys.global.u64 [%0], %1;"
                :: "l"(p), "l"(v) : "memory");
@@ -174,207 +207,27 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
   asm volatile("st.relaxed.sys.global.u64 [%0], %1;"
                :: "l"(p), "l"(v) : "memory");
 }
-/* 16 bytes from host memory, never from a stale L1 line (ld.cv). Ordered
-** after the leader's acquire by the barrier between them. */
-__device__ __forceinline__ void rk__ld16(const void *p, uint32_t *r) {
-  asm volatile("ld.global.cv.v4.u32 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "l"(p) : "memory");
+/* Shared-memory handover between the I/O warp and the handler threads. */
+__device__ __forceinline__ uint32_t rk__ld_acquire_cta(const uint32_t *p) {
+  uint32_t v;
+  asm volatile("ld.acquire.cta.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
 }
-
-/* Copies n bytes (a multiple of 16) from host memory to dst with the whole
-** block, 16 bytes per thread per load. Each thread issues up to four loads
-** before it stores any result: every load of mapped host memory is a bus
-** round trip, and a store right behind its load would serialise them. */
-__device__ __forceinline__ void rk__copy_in(uint8_t *dst,
-                                                   const uint8_t *src,
-                                                   uint32_t n) {
-  const uint32_t step = blockDim.x * 16u;
-  for (uint32_t i = threadIdx.x * 16u; i < n; i += 4u * step) {
-    uint32_t r[4][4];
-#pragma unroll
-    for (uint32_t j = 0; j < 4u; j++)
-      if (i + j * step < n)
-        rk__ld16(src + i + j * step, r[j]);
-#pragma unroll
-    for (uint32_t j = 0; j < 4u; j++)
-      if (i + j * step < n) {
-        uint32_t *d = (uint32_t *)(dst + i + j * step);
-        d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
-      }
-  }
+__device__ __forceinline__ void rk__st_release_cta(uint32_t *p, uint32_t v) {
+  asm volatile("st.release.cta.u32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
 }
-/* Copies n bytes (a multiple of 16) from src to host memory with the block. */
-__device__ __forceinline__ void rk__copy_out(uint8_t *dst,
-                                                    const uint8_t *src,
-                                                    uint32_t n) {
-  for (uint32_t i = threadIdx.x * 16u; i < n; i += blockDim.x * 16u) {
-    const uint32_t *s = (const uint32_t *)(src + i);
-    asm volatile("st.global.v4.u32 [%0], {%1,%2,%3,%4};"
-                 :: "l"(dst + i), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3])
-                 : "memory");
-  }
+/* One 16-byte chunk (two LL words) of host memory, each word whole. */
+__device__ __forceinline__ void rk__ll_ld(const void *p, uint64_t *w) {
+  asm volatile("ld.volatile.global.v2.u64 {%0,%1}, [%2];"
+               : "=l"(w[0]), "=l"(w[1]) : "l"(p) : "memory");
 }
-/* The leader alone copies n bytes (a multiple of 16) from host memory:
-** every load follows its acquire of seq in its own program order, so no
-** argument about other threads is needed. Loads are issued eight at a time
-** before any of their results is used: a load of mapped host memory is a
-** bus round trip (about 1 us), and storing each result before the next load
-** would make them one round trip each. */
-__device__ __forceinline__ void rk__lead_copy(uint8_t *dst, const uint8_t *src,
-                                              uint32_t n) {
-  for (uint32_t i = 0; i < n; i += 128u) {
-    uint32_t r[8][4];
-#pragma unroll
-    for (uint32_t j = 0; j < 8u; j++)
-      if (i + j * 16u < n)
-        rk__ld16(src + i + j * 16u, r[j]);
-#pragma unroll
-    for (uint32_t j = 0; j < 8u; j++)
-      if (i + j * 16u < n) {
-        uint32_t *d = (uint32_t *)(dst + i + j * 16u);
-        d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
-      }
-  }
+__device__ __forceinline__ void rk__ll_st(void *p, uint64_t a, uint64_t b) {
+  asm volatile("st.volatile.global.v2.u64 [%0], {%1,%2};"
+               :: "l"(p), "l"(a), "l"(b) : "memory");
 }
-/* The leader alone copies a small response out: its stores precede its
-** own release of seq in program order (cumulativity needs no barrier). */
-__device__ __forceinline__ void rk__lead_copy_out(uint8_t *dst,
-                                                  const uint8_t *src,
-                                                  uint32_t n) {
-  for (uint32_t i = 0; i < n; i += 16u) {
-    const uint32_t *s = (const uint32_t *)(src + i);
-    asm volatile("st.global.v4.u32 [%0], {%1,%2,%3,%4};"
-                 :: "l"(dst + i), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3])
-                 : "memory");
-  }
-}
-
-/* Zeroes n bytes (a multiple of 16) of the block's buffer. */
-__device__ __forceinline__ void rk__zero(uint8_t *dst, uint32_t n) {
-  for (uint32_t i = threadIdx.x * 4u; i < n; i += blockDim.x * 4u)
-    *(uint32_t *)(dst + i) = 0u;
-}
-
-/* ---- the leader's view of its worker ---- */
-
-/* Shared by the block: what the leader found, for every thread. */
-typedef struct rk_dstep {
-  uint32_t cmd;        /* RK_STEP_MSG, RK_STEP_EXIT */
-  uint32_t type;
-  uint32_t size;       /* request bytes to copy (multiple of 16) */
-  uint32_t out;        /* output queue index for the response */
-  const uint8_t *slot; /* input slot */
-  uint8_t *oslot;      /* output slot for the response */
-  uint64_t corr;
-  uint64_t pos;        /* the leader's input position (for the batch) */
-  uint32_t burst;      /* the message was there at the first poll */
-  rk_dctx ctx;
-} rk_dstep;
-#define RK_STEP_MSG 1u
-#define RK_STEP_EXIT 2u
-
-/* The leader's private loop state (registers of thread 0). */
-typedef struct rk_dlead {
-  uint64_t pos;        /* next input position to read */
-  uint64_t head_pub;   /* cons_head last published */
-  uint64_t handled, replied, failed, beat;
-  uint32_t active;     /* last control word seen */
-  uint32_t since_ctl;  /* messages since control was read */
-  uint32_t hits;       /* steps in a row that found a message at once */
-} rk_dlead;
-
-__device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
-                                                    uint64_t pos) {
-  return l->base + RK_RING_HDR_BYTES +
-         (uint64_t)((uint32_t)pos & l->mask) * l->slot_bytes;
-}
-
-/* Fills the step from the two header vectors of a slot. */
-__device__ __forceinline__ void rk__parse_header(rk_dstep *st,
-                                                 const uint32_t *c,
-                                                 const uint32_t *h,
-                                                 uint32_t req_bytes) {
-  st->type = h[(RK_SLOT_OFF_TYPE - 16u) / 4u];
-  st->ctx.actor = h[(RK_SLOT_OFF_AUX - 16u) / 4u];
-  uint32_t n = h[(RK_SLOT_OFF_SIZE - 16u) / 4u];
-  n = n < req_bytes ? n : req_bytes; /* req_bytes: a multiple of 16 */
-  st->size = (n + 15u) & ~15u;
-  st->corr = (uint64_t)c[2] | ((uint64_t)c[3] << 32);
-  st->ctx.worker = blockIdx.x;
-  st->ctx.flags = 0u;
-  st->ctx.fail_code = 0;
-}
-
-/* The leader reads the header of the slot it acquired (ld.cv, after the
-** acquire of seq in program order: never from a stale line): type, actor,
-** size; corr. The size to copy is rounded up to 16 and kept in the buffer.
-** When spec > 0 it also copies the first spec bytes of the payload to dst
-** (a small request), issuing the header's and the first 96 payload bytes'
-** loads together: one bus round trip for a request of up to 96 bytes. */
-__device__ __forceinline__ void rk__lead_header(rk_dstep *st,
-                                                uint32_t req_bytes,
-                                                uint8_t *dst, uint32_t spec) {
-  uint32_t c[4], h[4], r[6][4];
-  rk__ld16(st->slot, c);        /* seq, corr */
-  rk__ld16(st->slot + 16u, h);  /* type, aux, code, size */
-#pragma unroll
-  for (uint32_t j = 0; j < 6u; j++)
-    if (j * 16u < spec)
-      rk__ld16(st->slot + RK_SLOT_HDR + j * 16u, r[j]);
-  rk__parse_header(st, c, h, req_bytes);
-#pragma unroll
-  for (uint32_t j = 0; j < 6u; j++)
-    if (j * 16u < spec) {
-      uint32_t *d = (uint32_t *)(dst + j * 16u);
-      d[0] = r[j][0]; d[1] = r[j][1]; d[2] = r[j][2]; d[3] = r[j][3];
-    }
-  if (spec > 96u)
-    rk__lead_copy(dst + 96u, st->slot + RK_SLOT_HDR + 96u, spec - 96u);
-}
-
-/* Publishes what the leader consumed (cons_head, release: the block's reads
-** of those slots are done, pairs with the host producers' acquire of
-** cons_head) and its counters (relaxed: statistics). */
-__device__ inline void rk__publish(const rk_ddesc *d, const rk_dlane *in,
-                                   rk_dlead *L) {
-  uint8_t *w = d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES;
-  if (L->head_pub != L->pos) {
-    rk__st_release_u64(in->base + RK_RING_OFF_CONS_HEAD, L->pos);
-    L->head_pub = L->pos;
-  }
-  rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
-  rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
-  rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
-  rk__st_relaxed_u64(w + RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
-}
-
-/* Reads the control words (one 16-byte load: active, stop, abort). Relaxed
-** is enough for active and abort (no data hangs off them: messages are
-** still acquired through their seq). A stop seen is loaded again with
-** acquire: the host stores stop with a release after every send it
-** accepted was published, so a lane found empty after that load is empty
-** for good. Returns RK_STEP_EXIT when the worker must leave (abort; or stop
-** with nothing left to do), else 0. */
-__device__ inline uint32_t rk__control(const rk_ddesc *d, const rk_dlane *in,
-                                       rk_dlead *L) {
-  uint32_t c[4];
-  L->since_ctl = 0;
-  asm volatile("ld.volatile.global.v4.u32 {%0,%1,%2,%3}, [%4];"
-               : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
-               : "l"(d->ctl) : "memory");
-  if (c[RK_CTL_OFF_ABORT / 4u])
-    return RK_STEP_EXIT;
-  L->active = c[RK_CTL_OFF_ACTIVE / 4u];
-  if (!c[RK_CTL_OFF_STOP / 4u])
-    return 0;
-  /* acquire: pairs with the host's release of stop (see above) */
-  (void)rk__ld_acquire_u32(d->ctl + RK_CTL_OFF_STOP);
-  if (!L->active)
-    return RK_STEP_EXIT; /* terminate while deactivated: leave the queue */
-  /* acquire: pairs with the host producer's release of seq */
-  uint64_t seq = rk__ld_acquire_u64(rk__slot(in, L->pos) + RK_SLOT_OFF_SEQ);
-  return seq == L->pos + 1u ? 0u : RK_STEP_EXIT;
+/* Both words of a chunk carry flag f. */
+__device__ __forceinline__ int rk__ll_ok(const uint64_t *w, uint32_t f) {
+  return (uint32_t)(w[0] >> 32) == f && (uint32_t)(w[1] >> 32) == f;
 }
 
 /* Nanoseconds of the GPU's global timer. */
@@ -384,214 +237,457 @@ __device__ __forceinline__ uint64_t rk__gtime(void) {
   return t;
 }
 
-/* The leader waits for the next message of its lane (or for the order to
-** leave). Polls without sleeping for d->busy_ns after work (a time, not a
-** count: one poll of host memory costs 0.1 to 2 us), then sleeps with a
-** growing backoff up to d->max_sleep_ns: pollers of host memory slow each
-** other (performance.md, lesson 4). Fills *st. */
-__device__ inline void rk__lead_wait(const rk_ddesc *d, const rk_dlane *in,
-                                     rk_dlead *L, rk_dstep *st) {
-  uint32_t polls = 0, sleep_ns = 0;
-  if (L->since_ctl >= 64u) { /* busy: beat and look at control now and then */
+/* ---- the worker's shared state ---- */
+
+/* Message buffers per worker at most, and the chunks each I/O lane keeps in
+** flight when it reads (RK_IO_UNROLL x 16 bytes: a load of mapped host
+** memory is a bus round trip, so they are issued together). */
+#define RK_NB_MAX 64u
+#define RK_IO_UNROLL 8u
+
+/* One output queue of this worker (dynamic shared memory, I/O warp only). */
+typedef struct rk_dout {
+  uint64_t pos;   /* next position to write */
+  uint64_t head;  /* the consumers' cons_head as last read */
+  uint32_t id, size, words, reserved;
+} rk_dout;
+
+/* What the I/O warp and the handler threads share. Buffer b holds message
+** j when b == j % nbuf. */
+typedef struct rk_dshared {
+  uint32_t avail; /* messages put into buffers (I/O warp; release.cta) */
+  uint32_t done;  /* messages handled (handler thread 0; release.cta) */
+  uint32_t quit;  /* set once every message is handled: handlers leave */
+  uint32_t reserved;
+  uint32_t bad[RK_NB_MAX];  /* fetch: message m had a word not yet valid */
+  uint64_t corr[RK_NB_MAX];
+  uint32_t type[RK_NB_MAX];
+  uint32_t size[RK_NB_MAX];
+  uint32_t rt[RK_NB_MAX];   /* the dispatch's result */
+  rk_dctx ctx[RK_NB_MAX];
+} rk_dshared;
+
+/* The I/O warp's loop state: every lane holds the same values (updated
+** uniformly); the counters are meaningful in lane 0. */
+typedef struct rk_dlead {
+  uint64_t pos;        /* next input position to read */
+  uint64_t head_pub;   /* cons_head last published */
+  uint64_t handled, replied, failed, beat;
+  uint32_t active;     /* last control word seen */
+  uint32_t since_ctl;  /* messages since control was read */
+  uint32_t hits;       /* fetches in a row that found messages at once */
+  uint32_t exiting;    /* 1: leave once the buffered messages are done */
+} rk_dlead;
+
+__device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
+                                             uint64_t pos) {
+  return l->base + RK_RING_HDR_BYTES +
+         (uint64_t)((uint32_t)pos & l->mask) * l->slot_bytes;
+}
+
+/* Lane 0's acquire of a shared word, passed to the whole warp (and the
+** warp barrier orders it before every lane's later accesses). */
+__device__ __forceinline__ uint32_t rk__warp_acquire(const uint32_t *p) {
+  uint32_t v = threadIdx.x == 0 ? rk__ld_acquire_cta(p) : 0u;
+  v = __shfl_sync(0xffffffffu, v, 0);
+  __syncwarp();
+  return v;
+}
+
+/* Publishes what the worker consumed (lane 0; cons_head with release: the
+** warp barrier before it ordered every lane's reads of those slots; pairs
+** with the host producers' acquire) and its counters (relaxed). */
+__device__ inline void rk__io_publish(const rk_ddesc *d, const rk_dlane *in,
+                                      rk_dlead *L) {
+  __syncwarp();
+  if (threadIdx.x == 0) {
+    uint8_t *w = d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES;
+    if (L->head_pub != L->pos)
+      rk__st_release_u64(in->base + RK_RING_OFF_CONS_HEAD, L->pos);
+    rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
+    rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
+    rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
+  }
+  L->head_pub = L->pos;
+}
+
+/* The heartbeat (lane 0; relaxed: a counter the watchdog compares). */
+__device__ __forceinline__ void rk__io_beat(const rk_ddesc *d, rk_dlead *L) {
+  ++L->beat;
+  if (threadIdx.x == 0)
     rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
-                           RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
-    if (rk__control(d, in, L)) {
-      st->cmd = RK_STEP_EXIT;
-      return;
+                           RK_WSTAT_OFF_HEARTBEAT, L->beat);
+}
+
+/* Lane 0 looks at the control words (one 16-byte load: active, stop,
+** abort; relaxed for active and abort, no data hangs off them). A stop seen
+** is loaded again with acquire: the host stores stop with a release after
+** every send it accepted was published, so a lane whose next message is
+** not there after that load is empty for good (a whole window of LL words
+** is checked: a sender stalled half-way counts as never sent). Sets
+** L->active and, when the worker must leave (abort, or stop with nothing
+** left), L->exiting, in every lane. */
+__device__ inline void rk__io_control(const rk_ddesc *d, const rk_dlane *in,
+                                      rk_dlead *L) {
+  uint32_t active = 0, leave = 0;
+  L->since_ctl = 0;
+  if (threadIdx.x == 0) {
+    uint32_t c[4];
+    asm volatile("ld.volatile.global.v4.u32 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
+                 : "l"(d->ctl) : "memory");
+    active = c[RK_CTL_OFF_ACTIVE / 4u];
+    if (c[RK_CTL_OFF_ABORT / 4u]) {
+      leave = 1u;
+    } else if (c[RK_CTL_OFF_STOP / 4u]) {
+      /* acquire: pairs with the host's release of stop (see above) */
+      (void)rk__ld_acquire_u32(d->ctl + RK_CTL_OFF_STOP);
+      leave = 1u;
+      if (active) { /* terminate while deactivated leaves the queue */
+        const uint8_t *s = rk__slot(in, L->pos);
+        const uint32_t f = RK_LL_FLAG(L->pos);
+        uint32_t i = 0;
+        for (; i < d->ll_win; i += 2u) {
+          uint64_t w[2];
+          rk__ll_ld(s + 8u * i, w);
+          if (!rk__ll_ok(w, f))
+            break;
+        }
+        leave = i < d->ll_win;
+      }
     }
   }
-  const uint64_t t0 = rk__gtime();
-  int busy = 1;
+  L->active = __shfl_sync(0xffffffffu, active, 0);
+  if (__shfl_sync(0xffffffffu, leave, 0))
+    L->exiting = 1u;
+}
+
+/* The I/O warp reads up to want messages from position pos into the
+** buffers of messages first, first + 1, ...: every lane loads chunks of the
+** window of LL words of each slot, RK_IO_UNROLL at a time, and decodes the
+** valid ones. Returns (in every lane) how many messages from pos are whole;
+** those have their header, request, cleared response and context set.
+** A request longer than the window has the rest copied word by word, each
+** waited for until valid (its sender is writing it now). */
+__device__ inline uint32_t rk__io_fetch(const rk_ddesc *d,
+                                        const rk_dlane *in, rk_dshared *S,
+                                        uint8_t *bufs, uint64_t pos,
+                                        uint32_t want, uint32_t first) {
+  const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
+  const uint32_t per = d->req_bytes + d->resp_bytes;
+  const uint32_t cpm = d->ll_win / 2u; /* chunks a message */
+  const uint32_t total = want * cpm;
+  for (uint32_t m = lane; m < want; m += 32u)
+    S->bad[m] = 0u;
+  __syncwarp();
+  for (uint32_t c0 = 0; c0 < total; c0 += 32u * RK_IO_UNROLL) {
+    uint64_t w[RK_IO_UNROLL][2];
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      const uint32_t c = c0 + u * 32u + lane;
+      if (c < total)
+        rk__ll_ld(rk__slot(in, pos + c / cpm) + 16u * (c % cpm), w[u]);
+    }
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      const uint32_t c = c0 + u * 32u + lane;
+      if (c >= total)
+        continue;
+      const uint32_t m = c / cpm, k = c % cpm, b = (first + m) & bmask;
+      if (!rk__ll_ok(w[u], RK_LL_FLAG(pos + m))) {
+        atomicOr(&S->bad[m], 1u);
+        continue;
+      }
+      const uint32_t lo = (uint32_t)w[u][0], hi = (uint32_t)w[u][1];
+      if (k == 0u) {
+        S->corr[b] = (uint64_t)lo | ((uint64_t)hi << 32);
+      } else if (k == 1u) {
+        S->type[b] = lo;
+        S->ctx[b].actor = hi;
+      } else if (k == 2u) {
+        S->size[b] = hi;
+      } else {
+        uint32_t *q = (uint32_t *)(bufs + (uint64_t)b * per + 8u * (k - 3u));
+        q[0] = lo;
+        q[1] = hi;
+      }
+    }
+  }
+  __syncwarp();
+  const uint32_t b0 = lane < want ? S->bad[lane] : 1u;
+  const uint32_t b1 = lane + 32u < want ? S->bad[lane + 32u] : 1u;
+  const uint32_t m0 = __ballot_sync(0xffffffffu, b0 != 0u);
+  const uint32_t m1 = __ballot_sync(0xffffffffu, b1 != 0u);
+  uint32_t n = m0 ? (uint32_t)__ffs(m0) - 1u
+                  : m1 ? 32u + (uint32_t)__ffs(m1) - 1u : 64u;
+  n = n < want ? n : want;
+  for (uint32_t m = 0; m < n; m++) {
+    const uint32_t b = (first + m) & bmask;
+    uint8_t *req = bufs + (uint64_t)b * per;
+    /* the response starts zeroed (the dispatch applies the defaults) */
+    for (uint32_t i = lane * 4u; i < d->resp_bytes; i += 32u * 4u)
+      *(uint32_t *)(req + d->req_bytes + i) = 0u;
+    if (lane == 0) {
+      S->ctx[b].worker = blockIdx.x;
+      S->ctx[b].flags = 0u;
+      S->ctx[b].fail_code = 0;
+    }
+    /* the rest of a request longer than the window */
+    uint32_t size = S->size[b];
+    size = size < d->req_bytes ? size : d->req_bytes;
+    const uint32_t all = RK_LL_WORDS(size) / 2u;
+    const uint8_t *slot = rk__slot(in, pos + m);
+    const uint32_t f = RK_LL_FLAG(pos + m);
+    for (uint32_t k = cpm + lane; k < all; k += 32u) {
+      uint64_t w2[2];
+      uint32_t spins = 0;
+      for (;;) {
+        rk__ll_ld(slot + 16u * k, w2);
+        if (rk__ll_ok(w2, f))
+          break;
+        if ((++spins & 1023u) == 0u && *(volatile const uint32_t *)(
+                                           d->ctl + RK_CTL_OFF_ABORT))
+          break; /* told to abort: the message is dropped with the rest */
+        __nanosleep(64);
+      }
+      uint32_t *q = (uint32_t *)(req + 8u * (k - 3u));
+      q[0] = (uint32_t)w2[0];
+      q[1] = (uint32_t)w2[1];
+    }
+  }
+  return n;
+}
+
+/* The output queue index of response type id, or n_out when none. */
+__device__ __forceinline__ uint32_t rk__out_index(const rk_ddesc *d,
+                                                  const rk_dout *O,
+                                                  uint32_t id) {
+  uint32_t t = 0;
+  while (t < d->n_out && O[t].id != id)
+    t++;
+  return t;
+}
+
+/* The I/O warp writes the answers of messages from .. to - 1 (handled, in
+** order) into this worker's output lanes, and counts them. Each answer is
+** one round of LL stores, no fence (ring.h). Waits while an output lane is
+** full; returns 0 when told to abort meanwhile. */
+__device__ inline int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
+                                    rk_dshared *S, uint8_t *bufs,
+                                    rk_dlead *L, uint32_t from, uint32_t to) {
+  rk_dout *O = (rk_dout *)rk__smem;
+  const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
+  const uint32_t per = d->req_bytes + d->resp_bytes;
+  for (uint32_t j = from; j != to; j++) {
+    const uint32_t b = j & bmask, rt = S->rt[b], flags = S->ctx[b].flags;
+    const int failed = rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_FAILED);
+    L->handled++;
+    L->failed += failed;
+    if (rt == 0u || rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_NO_REPLY))
+      continue;
+    const uint32_t t = rk__out_index(d, O, rt);
+    if (t >= d->n_out)
+      continue;
+    const rk_dlane *o = &d->out[t * d->grid + blockIdx.x];
+    const uint64_t opos = O[t].pos;
+    uint64_t head = O[t].head;
+    uint32_t sleep_ns = 0;
+    while (opos - head > (uint64_t)o->mask) {
+      /* acquire: pairs with the host consumers' release of cons_head after
+      ** they copied the slots below it out; the warp barrier below orders
+      ** it before every lane's stores into the slot */
+      uint64_t h = lane == 0 ? rk__ld_acquire_u64(o->base +
+                                                  RK_RING_OFF_CONS_HEAD)
+                             : 0u;
+      uint32_t ab = lane == 0 ? *(volatile const uint32_t *)(
+                                    d->ctl + RK_CTL_OFF_ABORT)
+                              : 0u;
+      head = __shfl_sync(0xffffffffu, h, 0);
+      __syncwarp();
+      if (lane == 0)
+        O[t].head = head;
+      if (opos - head <= (uint64_t)o->mask)
+        break;
+      if (__shfl_sync(0xffffffffu, ab, 0))
+        return 0;
+      rk__io_publish(d, in, L); /* show we are alive while the host lags */
+      rk__io_beat(d, L);
+      sleep_ns = sleep_ns ? (sleep_ns < 16384u ? sleep_ns * 2u : sleep_ns)
+                          : 128u;
+      __nanosleep(sleep_ns);
+    }
+    uint8_t *slot = rk__slot(o, opos);
+    const uint64_t f = (uint64_t)RK_LL_FLAG(opos) << 32;
+    const uint8_t *resp = bufs + (uint64_t)b * per + d->req_bytes;
+    const uint32_t chunks = O[t].words / 2u;
+    for (uint32_t k = lane; k < chunks; k += 32u) {
+      uint32_t lo, hi;
+      if (k == 0u) {
+        lo = (uint32_t)S->corr[b];
+        hi = (uint32_t)(S->corr[b] >> 32);
+      } else if (k == 1u) {
+        lo = rt;
+        hi = (flags & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
+      } else if (k == 2u) {
+        lo = (flags & RK_CTX_FAILED) ? (uint32_t)S->ctx[b].fail_code : 0u;
+        hi = O[t].size;
+      } else {
+        const uint32_t *q = (const uint32_t *)(resp + 8u * (k - 3u));
+        lo = q[0];
+        hi = q[1];
+      }
+      rk__ll_st(slot + 16u * k, f | lo, f | hi);
+    }
+    __syncwarp();
+    if (lane == 0)
+      O[t].pos = opos + 1u;
+    __syncwarp();
+    L->replied++;
+  }
+  return 1;
+}
+
+/* The I/O warp's loop: answers what the handlers finished, reads what
+** arrived into free buffers, and otherwise waits: polling without sleep for
+** d->busy_ns after work (a time, not a count: one poll of host memory costs
+** 0.1 to 2 us), then sleeping with a growing backoff up to d->max_sleep_ns
+** (pollers of host memory slow each other, performance.md lesson 4). A lone
+** message is read alone (a round trip pays no look-ahead); after two
+** fetches in a row found messages at once, up to half the buffers are read
+** at a time. The heartbeat moves while the handlers make progress or are
+** idle, so a handler stuck in a loop stops it (the watchdog's fault). */
+__device__ inline void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
+                                   uint8_t *bufs, rk_dlead *L) {
+  const rk_dlane *in = &d->in[blockIdx.x];
+  const uint32_t nb = d->nbuf;
+  const uint32_t burst = nb / 2u ? nb / 2u : 1u;
+  uint32_t filled = 0, answered = 0, idle = 0, sleep_ns = 0, beat_done = 0;
+  uint64_t t_work = rk__gtime(), t_beat = t_work;
+  rk__io_control(d, in, L);
   for (;;) {
-    const uint8_t *slot = rk__slot(in, L->pos);
-    /* acquire: pairs with the host producer's release of seq (ring.h);
-    ** the slot's header and payload are read after it */
-    if (L->active &&
-        rk__ld_acquire_u64(slot + RK_SLOT_OFF_SEQ) == L->pos + 1u) {
-      st->cmd = RK_STEP_MSG;
-      st->slot = slot;
-      st->pos = L->pos;
-      /* Messages are queued (worth a batch) when two steps in a row found
-      ** theirs at the first poll: in a round trip the next message is
-      ** rarely there that early twice, and a batch's look-ahead would cost
-      ** it one more bus round trip. */
-      L->hits = polls == 0u ? L->hits + 1u : 0u;
-      st->burst = L->hits >= 2u;
-      L->since_ctl++;
-      /* free slots now and then while busy, so producers never stall */
-      if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
-        rk__publish(d, in, L);
-      return;
+    int work = 0;
+    const uint32_t done = rk__warp_acquire(&S->done);
+    if (done != answered) {
+      if (!rk__io_answer(d, in, S, bufs, L, answered, done))
+        L->exiting = 1u; /* aborted while waiting for room */
+      answered = done;
+      work = 1;
+    }
+    if (L->exiting && answered == filled)
+      break;
+    const uint32_t room = nb - (filled - answered);
+    if (!L->exiting && L->active && room) {
+      const uint32_t want = L->hits >= 2u ? (room < burst ? room : burst) : 1u;
+      const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
+      if (got) {
+        __syncwarp();
+        /* release: the buffers, headers and contexts of the new messages
+        ** (every lane's, ordered by the warp barrier); pairs with each
+        ** handler thread's acquire in rk__h_wait */
+        if (threadIdx.x == 0)
+          rk__st_release_cta(&S->avail, filled + got);
+        filled += got;
+        L->pos += got;
+        L->hits = idle == 0u ? L->hits + 1u : 0u;
+        L->since_ctl += got;
+        work = 1;
+        /* free slots now and then while busy, so producers never stall */
+        if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
+          rk__io_publish(d, in, L);
+      }
+    }
+    const uint64_t now = rk__gtime();
+    if (now - t_beat > 20000u && (done == filled || done != beat_done)) {
+      rk__io_beat(d, L);
+      beat_done = done;
+      t_beat = now;
+    }
+    if (work) {
+      idle = 0;
+      sleep_ns = 0;
+      t_work = now;
+      if (L->since_ctl >= 64u)
+        rk__io_control(d, in, L);
+      continue;
+    }
+    ++idle;
+    if (filled != answered && room == 0u) { /* handlers busy, buffers full */
+      __nanosleep(64);
+      continue;
     }
     /* Going idle: free slots and show counters, but only after a few empty
     ** polls, so that a message arriving right behind the last one (a round
     ** trip) does not wait behind these stores and the control read. */
-    if (polls == 8u)
-      rk__publish(d, in, L);
-    if (busy && (polls & 63u) == 63u)
-      busy = rk__gtime() - t0 < (uint64_t)d->busy_ns;
-    if (polls == 8u || (!busy && (polls & 7u) == 0u) ||
-        (polls & 63u) == 63u) {
-      /* beat here too: with many pollers one poll can take tens of us */
-      rk__st_relaxed_u64(d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES +
-                             RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
-      if (rk__control(d, in, L)) {
-        st->cmd = RK_STEP_EXIT;
-        return;
-      }
-    }
-    ++polls;
-    if (!busy) {
+    if (idle == 8u)
+      rk__io_publish(d, in, L);
+    const int busy = now - t_work < (uint64_t)d->busy_ns;
+    if (idle == 8u || (!busy && (idle & 7u) == 0u) || (idle & 63u) == 63u)
+      rk__io_control(d, in, L);
+    if (!busy && filled == answered) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
       __nanosleep(sleep_ns);
     }
   }
+  __syncwarp();
+  /* release: handlers leave once they see quit (every message is done) */
+  if (threadIdx.x == 0)
+    rk__st_release_cta(&S->quit, 1u);
 }
 
-/* The output queue index of response type id, or n_out when none. */
-__device__ __forceinline__ uint32_t rk__out_index(const rk_ddesc *d,
-                                                         uint32_t id) {
-  uint32_t t = 0;
-  while (t < d->n_out && d->out_ids[t] != id)
-    t++;
-  return t;
-}
-
-/* The leader claims the slot `ahead` places past the next one of output
-** lane (t, this worker), waiting for space; *opos gets its position. NULL
-** when told to abort while waiting. */
-__device__ inline uint8_t *rk__claim_out_at(const rk_ddesc *d,
-                                            const rk_dlane *in, rk_dlead *L,
-                                            uint32_t t, uint32_t ahead,
-                                            uint64_t *opos) {
-  uint32_t i = t * d->grid + blockIdx.x;
-  const rk_dlane *o = &d->out[i];
-  uint64_t pos = d->out_pos[i] + ahead;
-  uint32_t sleep_ns = 0;
-  while (pos - d->out_head[i] > (uint64_t)o->mask) {
-    /* acquire: pairs with the host consumer's release of cons_head after it
-    ** copied the slot out, so the slot may be overwritten now */
-    d->out_head[i] = rk__ld_acquire_u64(o->base + RK_RING_OFF_CONS_HEAD);
-    if (pos - d->out_head[i] <= (uint64_t)o->mask)
-      break;
-    if (rk__ld_acquire_u32(d->ctl + RK_CTL_OFF_ABORT))
-      return 0;
-    rk__publish(d, in, L); /* show we are alive while the host is behind */
-    sleep_ns = sleep_ns ? (sleep_ns < 16384u ? sleep_ns * 2u : sleep_ns) : 128u;
-    __nanosleep(sleep_ns);
+/* Sets up the I/O warp's tables: the output queues, the shared words. */
+__device__ inline void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
+  rk_dout *O = (rk_dout *)rk__smem;
+  for (uint32_t t = threadIdx.x; t < d->n_out; t += 32u) {
+    O[t].pos = 0u;
+    O[t].head = 0u;
+    O[t].id = d->out_ids[t];
+    O[t].size = d->out_size[t];
+    O[t].words = RK_LL_WORDS(d->out_size[t]);
+    O[t].reserved = 0u;
   }
-  *opos = pos;
-  return rk__slot(o, pos);
+  if (threadIdx.x == 0) {
+    S->avail = 0u;
+    S->done = 0u;
+    S->quit = 0u;
+  }
 }
 
-/* The next slot of output lane (t, this worker); see rk__claim_out_at. */
-__device__ inline uint8_t *rk__lead_claim_out(const rk_ddesc *d,
-                                              const rk_dlane *in, rk_dlead *L,
-                                              uint32_t t) {
-  uint64_t pos;
-  return rk__claim_out_at(d, in, L, t, 0u, &pos);
-}
-
-/* After the block wrote the response's payload and header: the leader
-** publishes its seq. Release: pairs with the host consumer's acquire of seq;
-** covers every thread's payload stores through the barrier before it. */
-__device__ __forceinline__ void rk__lead_publish_out(const rk_ddesc *d,
-                                                            uint32_t t,
-                                                            uint8_t *oslot) {
-  uint32_t i = t * d->grid + blockIdx.x;
-  uint64_t pos = d->out_pos[i];
-  rk__st_release_u64(oslot + RK_SLOT_OFF_SEQ, pos + 1u);
-  d->out_pos[i] = pos + 1u;
+/* A handler thread waits until message j is in its buffer (returns 1; *a
+** caches the count seen, so a run of buffered messages costs one acquire)
+** or until the I/O warp says every message is done (returns 0). Every
+** handler thread decides alike: quit is set only after the last avail. */
+__device__ inline int rk__h_wait(rk_dshared *S, uint32_t j, uint32_t *a) {
+  if (*a != j)
+    return 1;
+  for (uint32_t spins = 0;; spins++) {
+    /* acquire: pairs with the I/O warp's release of avail */
+    uint32_t v = rk__ld_acquire_cta(&S->avail);
+    if (v == j && rk__ld_acquire_cta(&S->quit)) /* acquire: quit's release */
+      v = rk__ld_acquire_cta(&S->avail);
+    if (v != j) {
+      *a = v;
+      return 1;
+    }
+    if (rk__ld_acquire_cta(&S->quit))
+      return 0;
+    if (spins >= 64u)
+      __nanosleep(32);
+  }
 }
 
 /* Final counters, then the exit mark (release: pairs with the host's
-** acquire in join, so the counters it reads after are final). */
-__device__ inline void rk__lead_exit(const rk_ddesc *d, const rk_dlane *in,
-                                     rk_dlead *L) {
-  rk__publish(d, in, L);
+** acquire in join, so the counters it reads after are final). Thread 0,
+** after every thread of the block left its loop. */
+__device__ inline void rk__io_exit(const rk_ddesc *d, rk_dlead *L) {
+  uint8_t *w = d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES;
+  rk__st_release_u64(d->in[blockIdx.x].base + RK_RING_OFF_CONS_HEAD, L->pos);
+  rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
+  rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
+  rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
+  rk__st_relaxed_u64(w + RK_WSTAT_OFF_HEARTBEAT, ++L->beat);
   rk__st_release_u32(d->exited + blockIdx.x, 1u);
-}
-
-/* ---- batches: many queued small messages per step ----
-** When the leader found its message at the first poll (messages are
-** queued), warp 0 looks at the next RK_BATCH slots at once: one bus round
-** trip to acquire their seqs and one to read them, instead of two per
-** message; the block then runs the handlers back to back from shared
-** memory, and warp 0 writes and publishes the answers in parallel, one
-** release per lane. Only for requests up to RK_BREQ and responses up to
-** RK_BRESP bytes (rk_ddesc req_bytes/resp_bytes); a lone message (a round
-** trip) takes the one-message path and pays no look-ahead. */
-#define RK_BATCH 32u
-#define RK_BREQ 96u
-#define RK_BRESP 256u
-
-typedef struct rk_dbatch {
-  uint64_t corr[RK_BATCH];
-  uint64_t opos[RK_BATCH];  /* output position of each answer */
-  uint8_t *oslot[RK_BATCH]; /* its slot, NULL when none */
-  uint32_t type[RK_BATCH], actor[RK_BATCH], rt[RK_BATCH], flags[RK_BATCH];
-  uint32_t out[RK_BATCH];   /* output queue index of each answer */
-  int32_t code[RK_BATCH];
-  uint32_t n;
-  uint64_t req[RK_BATCH][RK_BREQ / 8u];
-  uint64_t resp[RK_BATCH][RK_BRESP / 8u];
-} rk_dbatch;
-
-/* Warp 0, every lane: lane 0's slot at pos is known full (the leader, which
-** is lane 0, acquired its seq); lane t > 0 acquires the seq of pos + t (a
-** slot a lap behind never matches pos + t + 1). n = the run of full slots
-** from pos; lane t < n copies its slot's header and request (its loads
-** follow its own acquire in program order). Returns n in every lane. */
-__device__ inline uint32_t rk__warp_fetch(const rk_dlane *in, uint64_t pos,
-                                          uint32_t req_bytes, rk_dbatch *b) {
-  const uint32_t t = threadIdx.x;
-  const uint8_t *slot = rk__slot(in, pos + t);
-  /* acquire: pairs with the host producer's release of seq (ring.h) */
-  int full = t == 0u ||
-             rk__ld_acquire_u64(slot + RK_SLOT_OFF_SEQ) == pos + t + 1u;
-  uint32_t mask = __ballot_sync(0xffffffffu, full);
-  uint32_t n = ~mask == 0u ? 32u : (uint32_t)__ffs(~mask) - 1u;
-  if (t < n) {
-    uint32_t c[4], h[4], r[6][4];
-    rk__ld16(slot, c);        /* seq, corr */
-    rk__ld16(slot + 16u, h);  /* type, aux, code, size */
-#pragma unroll
-    for (uint32_t j = 0; j < 6u; j++)
-      if (j * 16u < req_bytes)
-        rk__ld16(slot + RK_SLOT_HDR + j * 16u, r[j]);
-    b->corr[t] = (uint64_t)c[2] | ((uint64_t)c[3] << 32);
-    b->type[t] = h[(RK_SLOT_OFF_TYPE - 16u) / 4u];
-    b->actor[t] = h[(RK_SLOT_OFF_AUX - 16u) / 4u];
-    uint32_t *d = (uint32_t *)b->req[t];
-#pragma unroll
-    for (uint32_t j = 0; j < 6u; j++)
-      if (j * 16u < req_bytes) {
-        d[4u * j] = r[j][0]; d[4u * j + 1u] = r[j][1];
-        d[4u * j + 2u] = r[j][2]; d[4u * j + 3u] = r[j][3];
-      }
-  }
-  return n;
-}
-
-/* Warp 0, lane t < n with an answer: writes answer t and its header into
-** its claimed slot, then publishes its seq. Release: pairs with the host
-** consumer's acquire of seq; covers this lane's own stores (program order). */
-__device__ inline void rk__warp_answer(const rk_ddesc *d, rk_dbatch *b,
-                                       uint32_t t) {
-  uint8_t *o = b->oslot[t];
-  uint32_t size = d->out_size[b->out[t]];
-  rk__lead_copy_out(o + RK_SLOT_HDR, (const uint8_t *)b->resp[t],
-                    (size + 15u) & ~15u);
-  int failed = (b->flags[t] & RK_CTX_FAILED) != 0u;
-  *(volatile uint64_t *)(o + RK_SLOT_OFF_CORR) = b->corr[t];
-  *(volatile uint32_t *)(o + RK_SLOT_OFF_TYPE) = b->rt[t];
-  *(volatile uint32_t *)(o + RK_SLOT_OFF_AUX) =
-      failed ? RK_STATUS_E_HANDLER : 0u;
-  *(volatile int32_t *)(o + RK_SLOT_OFF_CODE) = failed ? b->code[t] : 0;
-  *(volatile uint32_t *)(o + RK_SLOT_OFF_SIZE) = size;
-  rk__st_release_u64(o + RK_SLOT_OFF_SEQ, b->opos[t] + 1u);
 }
 
 #endif /* RK_DEVICE_PRELUDE */
