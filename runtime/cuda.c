@@ -587,8 +587,8 @@ static rk_status load_module_new(rk_cuk *c) {
   }
 }
 
-/* Dynamic shared memory: the worker's output table (32 bytes a response
-** type), then its message buffers (request + response each). As many
+/* Dynamic shared memory: the worker's output table (48 bytes, the
+** prelude's rk_dout, a response type), then its message buffers (request + response each). As many
 ** buffers as fit RK_CUDA_BUF_SMEM, a power of two up to 64 (the I/O warp
 ** reads the next messages while the handlers run the previous ones), at
 ** least 2; when 2 do not fit even the opt-in limit, the buffers go to
@@ -601,7 +601,7 @@ static void size_buffers(rk_cuk *c) {
   c->req_bytes = round16(kd->req_max ? kd->req_max : 16u);
   c->resp_bytes = round16(kd->resp_max);
   const uint32_t per = c->req_bytes + c->resp_bytes;
-  c->buf_off = round16(32u * (kd->n_handlers ? kd->n_handlers : 1u));
+  c->buf_off = round16(48u * (kd->n_handlers ? kd->n_handlers : 1u));
   cu.cuFuncGetAttribute(&stat, RK_CU_FUNC_SHARED_SIZE_BYTES, c->fn);
   c->nbuf = RK_CUDA_NB_MAX;
   while (c->nbuf > 2u && c->buf_off + c->nbuf * per > RK_CUDA_BUF_SMEM)

@@ -207,14 +207,22 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
   asm volatile("st.relaxed.sys.global.u64 [%0], %1;"
                :: "l"(p), "l"(v) : "memory");
 }
-/* Shared-memory handover between the I/O warp and the handler threads. */
+/* Shared-memory handover between the I/O warp and the handler threads,
+** fence-based: a volatile (relaxed) load, then fence.cta, is an acquire; a
+** fence.cta, then a volatile store, is a release (PTX memory model). A
+** waiter polls with rk__ld_cta alone and fences once it saw the change, so
+** polling costs no fence per look. */
+__device__ __forceinline__ uint32_t rk__ld_cta(const uint32_t *p) {
+  return *(volatile const uint32_t *)p;
+}
 __device__ __forceinline__ uint32_t rk__ld_acquire_cta(const uint32_t *p) {
-  uint32_t v;
-  asm volatile("ld.acquire.cta.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  uint32_t v = *(volatile const uint32_t *)p;
+  __threadfence_block();
   return v;
 }
 __device__ __forceinline__ void rk__st_release_cta(uint32_t *p, uint32_t v) {
-  asm volatile("st.release.cta.u32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
+  __threadfence_block();
+  *(volatile uint32_t *)p = v;
 }
 /* One 16-byte chunk (two LL words) of host memory, each word whole. */
 __device__ __forceinline__ void rk__ll_ld(const void *p, uint64_t *w) {
@@ -249,6 +257,8 @@ __device__ __forceinline__ uint64_t rk__gtime(void) {
 typedef struct rk_dout {
   uint64_t pos;   /* next position to write */
   uint64_t head;  /* the consumers' cons_head as last read */
+  uint8_t *base;  /* this worker's lane of the queue (d->out) */
+  uint32_t mask, slot_bytes;
   uint32_t id, size, words, reserved;
 } rk_dout;
 
@@ -284,6 +294,11 @@ __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
   return l->base + RK_RING_HDR_BYTES +
          (uint64_t)((uint32_t)pos & l->mask) * l->slot_bytes;
 }
+__device__ __forceinline__ uint8_t *rk__oslot(const rk_dout *o,
+                                              uint64_t pos) {
+  return o->base + RK_RING_HDR_BYTES +
+         (uint64_t)((uint32_t)pos & o->mask) * o->slot_bytes;
+}
 
 /* Lane 0's acquire of a shared word, passed to the whole warp (and the
 ** warp barrier orders it before every lane's later accesses). */
@@ -297,7 +312,7 @@ __device__ __forceinline__ uint32_t rk__warp_acquire(const uint32_t *p) {
 /* Publishes what the worker consumed (lane 0; cons_head with release: the
 ** warp barrier before it ordered every lane's reads of those slots; pairs
 ** with the host producers' acquire) and its counters (relaxed). */
-__device__ inline void rk__io_publish(const rk_ddesc *d, const rk_dlane *in,
+__device__ __forceinline__ void rk__io_publish(const rk_ddesc *d, const rk_dlane *in,
                                       rk_dlead *L) {
   __syncwarp();
   if (threadIdx.x == 0) {
@@ -327,7 +342,7 @@ __device__ __forceinline__ void rk__io_beat(const rk_ddesc *d, rk_dlead *L) {
 ** is checked: a sender stalled half-way counts as never sent). Sets
 ** L->active and, when the worker must leave (abort, or stop with nothing
 ** left), L->exiting, in every lane. */
-__device__ inline void rk__io_control(const rk_ddesc *d, const rk_dlane *in,
+__device__ __forceinline__ void rk__io_control(const rk_ddesc *d, const rk_dlane *in,
                                       rk_dlead *L) {
   uint32_t active = 0, leave = 0;
   L->since_ctl = 0;
@@ -369,7 +384,7 @@ __device__ inline void rk__io_control(const rk_ddesc *d, const rk_dlane *in,
 ** those have their header, request, cleared response and context set.
 ** A request longer than the window has the rest copied word by word, each
 ** waited for until valid (its sender is writing it now). */
-__device__ inline uint32_t rk__io_fetch(const rk_ddesc *d,
+__device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
                                         const rk_dlane *in, rk_dshared *S,
                                         uint8_t *bufs, uint64_t pos,
                                         uint32_t want, uint32_t first) {
@@ -438,21 +453,30 @@ __device__ inline uint32_t rk__io_fetch(const rk_ddesc *d,
     const uint32_t all = RK_LL_WORDS(size) / 2u;
     const uint8_t *slot = rk__slot(in, pos + m);
     const uint32_t f = RK_LL_FLAG(pos + m);
-    for (uint32_t k = cpm + lane; k < all; k += 32u) {
-      uint64_t w2[2];
-      uint32_t spins = 0;
-      for (;;) {
-        rk__ll_ld(slot + 16u * k, w2);
-        if (rk__ll_ok(w2, f))
-          break;
-        if ((++spins & 1023u) == 0u && *(volatile const uint32_t *)(
-                                           d->ctl + RK_CTL_OFF_ABORT))
-          break; /* told to abort: the message is dropped with the rest */
-        __nanosleep(64);
+    for (uint32_t k0 = cpm; k0 < all; k0 += 32u * RK_IO_UNROLL) {
+      uint64_t w2[RK_IO_UNROLL][2];
+#pragma unroll
+      for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+        const uint32_t k = k0 + u * 32u + lane;
+        if (k < all)
+          rk__ll_ld(slot + 16u * k, w2[u]);
       }
-      uint32_t *q = (uint32_t *)(req + 8u * (k - 3u));
-      q[0] = (uint32_t)w2[0];
-      q[1] = (uint32_t)w2[1];
+#pragma unroll
+      for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+        const uint32_t k = k0 + u * 32u + lane;
+        if (k >= all)
+          continue;
+        for (uint32_t spins = 1; !rk__ll_ok(w2[u], f); spins++) {
+          if ((spins & 1023u) == 0u &&
+              *(volatile const uint32_t *)(d->ctl + RK_CTL_OFF_ABORT))
+            break; /* told to abort: the message is dropped with the rest */
+          __nanosleep(64);
+          rk__ll_ld(slot + 16u * k, w2[u]);
+        }
+        uint32_t *q = (uint32_t *)(req + 8u * (k - 3u));
+        q[0] = (uint32_t)w2[u][0];
+        q[1] = (uint32_t)w2[u][1];
+      }
     }
   }
   return n;
@@ -472,7 +496,7 @@ __device__ __forceinline__ uint32_t rk__out_index(const rk_ddesc *d,
 ** order) into this worker's output lanes, and counts them. Each answer is
 ** one round of LL stores, no fence (ring.h). Waits while an output lane is
 ** full; returns 0 when told to abort meanwhile. */
-__device__ inline int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
+__device__ __forceinline__ int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
                                     rk_dshared *S, uint8_t *bufs,
                                     rk_dlead *L, uint32_t from, uint32_t to) {
   rk_dout *O = (rk_dout *)rk__smem;
@@ -488,8 +512,8 @@ __device__ inline int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
     const uint32_t t = rk__out_index(d, O, rt);
     if (t >= d->n_out)
       continue;
-    const rk_dlane *o = &d->out[t * d->grid + blockIdx.x];
-    const uint64_t opos = O[t].pos;
+    rk_dout *o = &O[t];
+    const uint64_t opos = o->pos;
     uint64_t head = O[t].head;
     uint32_t sleep_ns = 0;
     while (opos - head > (uint64_t)o->mask) {
@@ -516,7 +540,7 @@ __device__ inline int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
                           : 128u;
       __nanosleep(sleep_ns);
     }
-    uint8_t *slot = rk__slot(o, opos);
+    uint8_t *slot = rk__oslot(o, opos);
     const uint64_t f = (uint64_t)RK_LL_FLAG(opos) << 32;
     const uint8_t *resp = bufs + (uint64_t)b * per + d->req_bytes;
     const uint32_t chunks = O[t].words / 2u;
@@ -556,9 +580,10 @@ __device__ inline int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
 ** fetches in a row found messages at once, up to half the buffers are read
 ** at a time. The heartbeat moves while the handlers make progress or are
 ** idle, so a handler stuck in a loop stops it (the watchdog's fault). */
-__device__ inline void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
+__device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
                                    uint8_t *bufs, rk_dlead *L) {
-  const rk_dlane *in = &d->in[blockIdx.x];
+  const rk_dlane lane_in = d->in[blockIdx.x]; /* in registers, as d */
+  const rk_dlane *const in = &lane_in;
   const uint32_t nb = d->nbuf;
   const uint32_t burst = nb / 2u ? nb / 2u : 1u;
   uint32_t filled = 0, answered = 0, idle = 0, sleep_ns = 0, beat_done = 0;
@@ -637,11 +662,15 @@ __device__ inline void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
 }
 
 /* Sets up the I/O warp's tables: the output queues, the shared words. */
-__device__ inline void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
+__device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
   rk_dout *O = (rk_dout *)rk__smem;
   for (uint32_t t = threadIdx.x; t < d->n_out; t += 32u) {
+    const rk_dlane o = d->out[t * d->grid + blockIdx.x];
     O[t].pos = 0u;
     O[t].head = 0u;
+    O[t].base = o.base;
+    O[t].mask = o.mask;
+    O[t].slot_bytes = o.slot_bytes;
     O[t].id = d->out_ids[t];
     O[t].size = d->out_size[t];
     O[t].words = RK_LL_WORDS(d->out_size[t]);
@@ -658,21 +687,23 @@ __device__ inline void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
 ** caches the count seen, so a run of buffered messages costs one acquire)
 ** or until the I/O warp says every message is done (returns 0). Every
 ** handler thread decides alike: quit is set only after the last avail. */
-__device__ inline int rk__h_wait(rk_dshared *S, uint32_t j, uint32_t *a) {
+__device__ __forceinline__ int rk__h_wait(rk_dshared *S, uint32_t j, uint32_t *a) {
   if (*a != j)
     return 1;
   for (uint32_t spins = 0;; spins++) {
-    /* acquire: pairs with the I/O warp's release of avail */
-    uint32_t v = rk__ld_acquire_cta(&S->avail);
-    if (v == j && rk__ld_acquire_cta(&S->quit)) /* acquire: quit's release */
-      v = rk__ld_acquire_cta(&S->avail);
+    uint32_t v = rk__ld_cta(&S->avail);
+    if (v == j && rk__ld_cta(&S->quit)) /* quit is set after the last avail */
+      v = rk__ld_cta(&S->avail);
     if (v != j) {
+      /* acquire (the fence after the load that saw v): pairs with the I/O
+      ** warp's release of avail, so messages j .. v - 1 are visible */
+      __threadfence_block();
       *a = v;
       return 1;
     }
-    if (rk__ld_acquire_cta(&S->quit))
+    if (rk__ld_cta(&S->quit))
       return 0;
-    if (spins >= 64u)
+    if (spins >= 256u)
       __nanosleep(32);
   }
 }
@@ -680,7 +711,7 @@ __device__ inline int rk__h_wait(rk_dshared *S, uint32_t j, uint32_t *a) {
 /* Final counters, then the exit mark (release: pairs with the host's
 ** acquire in join, so the counters it reads after are final). Thread 0,
 ** after every thread of the block left its loop. */
-__device__ inline void rk__io_exit(const rk_ddesc *d, rk_dlead *L) {
+__device__ __forceinline__ void rk__io_exit(const rk_ddesc *d, rk_dlead *L) {
   uint8_t *w = d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES;
   rk__st_release_u64(d->in[blockIdx.x].base + RK_RING_OFF_CONS_HEAD, L->pos);
   rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
