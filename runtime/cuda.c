@@ -29,10 +29,10 @@ typedef struct rk_dlane_h {
 
 typedef struct rk_ddesc_h {
   uint64_t in, out, out_ids, out_size;
-  uint32_t ll_win, nbuf, buf_off, reserved;
+  uint32_t ll_win, nbuf, buf_off, beat_cycles;
   uint64_t wstat, ctl, exited, states, scratch, state_stride;
-  uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes, busy_ns,
-      max_sleep_ns;
+  uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes,
+      busy_cycles, max_sleep_ns;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
@@ -47,6 +47,7 @@ _Static_assert(offsetof(rk_ddesc_h, max_sleep_ns) == 124, "rk_ddesc.sleep");
 /* the prelude's RK_WSTAT_* and RK_CTL_* offsets */
 _Static_assert(sizeof(rk_worker_status) == 128, "RK_WSTAT_BYTES");
 _Static_assert(offsetof(rk_worker_status, heartbeat) == 24, "heartbeat");
+_Static_assert(offsetof(rk_worker_status, pad) == 40, "RK_WSTAT_OFF_TRACE");
 _Static_assert(offsetof(rk_control, abort) == 8, "RK_CTL_OFF_ABORT");
 
 /* ------------------------------------------------------------ settings */
@@ -196,7 +197,7 @@ typedef struct rk_cudev {
   int ready;                 /* context retained, attributes read */
   CUdevice dev;
   CUcontext ctx;
-  int arch, sms, smem_optin;
+  int arch, sms, smem_optin, clock_khz;
   char name[128];
   _Atomic int faulted;       /* once set, never cleared */
   char fault[512];           /* why (written before faulted is set) */
@@ -323,6 +324,9 @@ static rk_status device_get(uint32_t n, rk_cudev **out) {
     if (s == RK_OK) {
       d->arch = arch;
       cu.cuDeviceGetAttribute(&d->sms, RK_CU_DEV_SM_COUNT, d->dev);
+      if (cu.cuDeviceGetAttribute(&d->clock_khz, RK_CU_DEV_CLOCK_RATE,
+                                  d->dev) != 0 || d->clock_khz <= 0)
+        d->clock_khz = 2000000; /* 2 GHz: the loop's times stay sane */
       cu.cuDeviceGetAttribute(&d->smem_optin,
                               RK_CU_DEV_MAX_SHARED_PER_BLOCK_OPTIN, d->dev);
       cu.cuDeviceGetName(d->name, sizeof d->name, d->dev);
@@ -789,6 +793,13 @@ static void layout(const rk_cuk *c, rk_dlayout *L) {
                                      (c->req_bytes + c->resp_bytes));
 }
 
+/* SM cycles (clock64 on the device, the loop's clock) in ns at the
+** device's clock rate. */
+static uint32_t ns_to_cycles(const rk_cudev *d, uint32_t ns) {
+  uint64_t c = (uint64_t)ns * (uint64_t)d->clock_khz / 1000000u;
+  return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+}
+
 /* Fills the host image of the table part (descriptor .. head). */
 static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
                        uint64_t base) {
@@ -813,6 +824,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .in = base + L->lanes, .out = base + L->lanes + 16u * k->grid,
       .out_ids = base + L->ids, .out_size = base + L->sizes,
       .ll_win = k->in[0].ll_words, .nbuf = c->nbuf, .buf_off = c->buf_off,
+      .beat_cycles = ns_to_cycles(c->d, 20000u),
       .wstat = dev_ptr(k->wstat), .ctl = dev_ptr(k->ctl),
       .exited = dev_ptr(c->exited),
       .states = k->desc->has_state ? base + L->states : 0,
@@ -820,7 +832,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .state_stride = k->state_stride, .grid = k->grid, .n_out = k->n_out,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
-      .busy_ns = env_u32("RK_CUDA_BUSY_NS", 200000u),
+      .busy_cycles = ns_to_cycles(c->d, env_u32("RK_CUDA_BUSY_NS", 200000u)),
       .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u)};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
@@ -972,6 +984,22 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
   rk_status s = wait_stream(c, rk__now_ns() + 1000000000u);
   if (s != RK_OK)
     return s;
+  const char *tr = getenv("RK_CUDA_TRACE");
+  for (uint32_t b = 0; tr && *tr && strcmp(tr, "0") && b < k->grid && b < 4;
+       b++) {
+    /* the prelude's RK_TRACE words, final after the exit mark (acquired
+    ** by count_live) */
+    const uint64_t *t = k->wstat[b].pad;
+    const double us = c->d->clock_khz / 1e3; /* cycles a microsecond */
+    rk__log(RK_LOG_INFO, "cuda trace %s worker %u: fetch %.3f us x %llu, "
+            "empty poll %.3f us x %llu, answer %.3f us x %llu, %llu turns, "
+            "%.3f us a turn, loads %.3f us x %llu", k->desc->name, b,
+            t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
+            t[3] ? t[2] / us / t[3] : 0.0, (unsigned long long)t[3],
+            t[5] ? t[4] / us / t[5] : 0.0, (unsigned long long)t[5],
+            (unsigned long long)t[6], t[6] ? t[7] / us / t[6] : 0.0,
+            t[9] ? t[8] / us / t[9] : 0.0, (unsigned long long)t[9]);
+  }
   unlink_running(c);
   ledger_release(c);
   watchdog_stop_if_idle(c->d);

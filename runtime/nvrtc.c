@@ -229,8 +229,12 @@ static int target_arch(int arch, int *ptx) {
 void rk__nvrtc_options(int arch, char *buf, size_t cap) {
   int ptx;
   int a = target_arch(arch, &ptx);
-  snprintf(buf, cap, "--gpu-architecture=%s_%d\n-std=c++17\n-DRK_NVRTC=1",
-           ptx ? "compute" : "sm", a);
+  /* RK_CUDA_TRACE=1: the loop times its phases (prelude, RK_TRACE) and
+  ** the runtime logs them at join; a different image, cached apart. */
+  const char *tr = getenv("RK_CUDA_TRACE");
+  snprintf(buf, cap, "--gpu-architecture=%s_%d\n-std=c++17\n-DRK_NVRTC=1%s",
+           ptx ? "compute" : "sm", a,
+           tr && *tr && strcmp(tr, "0") ? "\n-DRK_TRACE=1" : "");
 }
 
 /* Copies the program's log into a malloc'ed string ("" on any failure). */

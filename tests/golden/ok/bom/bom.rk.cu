@@ -134,7 +134,7 @@ typedef struct rk_ddesc {
   uint32_t ll_win;           /*  32: LL words of an input slot read at once */
   uint32_t nbuf;             /*  36: message buffers a worker (power of 2) */
   uint32_t buf_off;          /*  40: buffers' offset in dynamic smem */
-  uint32_t reserved;         /*  44 */
+  uint32_t beat_cycles;      /*  44: heartbeat period, SM cycles */
   uint8_t *wstat;            /*  48: [grid] rk_worker_status, mapped */
   const uint8_t *ctl;        /*  56: rk_control, mapped */
   uint32_t *exited;          /*  64: [grid] exit marks, mapped */
@@ -147,7 +147,7 @@ typedef struct rk_ddesc {
   uint32_t has_state;        /* 108 */
   uint32_t req_bytes;        /* 112: request buffer, multiple of 16 */
   uint32_t resp_bytes;       /* 116: response buffer, multiple of 16 */
-  uint32_t busy_ns;          /* 120: time polling without sleep after work */
+  uint32_t busy_cycles;      /* 120: polling without sleep after work */
   uint32_t max_sleep_ns;     /* 124: longest idle sleep */
 } rk_ddesc;
 static_assert(sizeof(rk_ddesc) == 128, "rk_ddesc mirrors runtime/cuda.c");
@@ -208,21 +208,36 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
                :: "l"(p), "l"(v) : "memory");
 }
 /* Shared-memory handover between the I/O warp and the handler threads,
-** fence-based: a volatile (relaxed) load, then fence.cta, is an acquire; a
-** fence.cta, then a volatile store, is a release (PTX memory model). A
-** waiter polls with rk__ld_cta alone and fences once it saw the change, so
-** polling costs no fence per look. */
+** fence-based: a relaxed load, then fence.acq_rel.cta, is an acquire; a
+** release store is st.release.cta (PTX memory model). A waiter polls with
+** rk__ld_cta alone and fences once it saw the change, so polling costs no
+** fence per look. The accesses name the shared state space (a 32-bit
+** shared address): a generic volatile load would be a strong system-scope
+** load through the global memory pipeline, queued behind the I/O warp's
+** loads of host memory. */
+__device__ __forceinline__ uint32_t rk__smem_addr(const void *p) {
+  uint64_t a;
+  asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
+  return (uint32_t)a;
+}
 __device__ __forceinline__ uint32_t rk__ld_cta(const uint32_t *p) {
-  return *(volatile const uint32_t *)p;
+  uint32_t v;
+  asm volatile("ld.relaxed.cta.shared.u32 %0, [%1];"
+               : "=r"(v) : "r"(rk__smem_addr(p)) : "memory");
+  return v;
+}
+__device__ __forceinline__ void rk__fence_cta(void) {
+  asm volatile("fence.acq_rel.cta;" ::: "memory");
 }
 __device__ __forceinline__ uint32_t rk__ld_acquire_cta(const uint32_t *p) {
-  uint32_t v = *(volatile const uint32_t *)p;
-  __threadfence_block();
+  uint32_t v;
+  asm volatile("ld.acquire.cta.shared.u32 %0, [%1];"
+               : "=r"(v) : "r"(rk__smem_addr(p)) : "memory");
   return v;
 }
 __device__ __forceinline__ void rk__st_release_cta(uint32_t *p, uint32_t v) {
-  __threadfence_block();
-  *(volatile uint32_t *)p = v;
+  asm volatile("st.release.cta.shared.u32 [%0], %1;"
+               :: "r"(rk__smem_addr(p)), "r"(v) : "memory");
 }
 /* One 16-byte chunk (two LL words) of host memory, each word whole. */
 __device__ __forceinline__ void rk__ll_ld(const void *p, uint64_t *w) {
@@ -238,11 +253,10 @@ __device__ __forceinline__ int rk__ll_ok(const uint64_t *w, uint32_t f) {
   return (uint32_t)(w[0] >> 32) == f && (uint32_t)(w[1] >> 32) == f;
 }
 
-/* Nanoseconds of the GPU's global timer. */
-__device__ __forceinline__ uint64_t rk__gtime(void) {
-  uint64_t t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
+/* The SM's cycle counter (a register read): the loop's clock. The host
+** turns times into cycles at the device's clock rate (d->busy_cycles). */
+__device__ __forceinline__ uint64_t rk__clock(void) {
+  return (uint64_t)clock64();
 }
 
 /* ---- the worker's shared state ---- */
@@ -251,7 +265,7 @@ __device__ __forceinline__ uint64_t rk__gtime(void) {
 ** flight when it reads (RK_IO_UNROLL x 16 bytes: a load of mapped host
 ** memory is a bus round trip, so they are issued together). */
 #define RK_NB_MAX 64u
-#define RK_IO_UNROLL 8u
+#define RK_IO_UNROLL 4u
 
 /* One output queue of this worker (dynamic shared memory, I/O warp only). */
 typedef struct rk_dout {
@@ -269,7 +283,6 @@ typedef struct rk_dshared {
   uint32_t done;  /* messages handled (handler thread 0; release.cta) */
   uint32_t quit;  /* set once every message is handled: handlers leave */
   uint32_t reserved;
-  uint32_t bad[RK_NB_MAX];  /* fetch: message m had a word not yet valid */
   uint64_t corr[RK_NB_MAX];
   uint32_t type[RK_NB_MAX];
   uint32_t size[RK_NB_MAX];
@@ -287,7 +300,20 @@ typedef struct rk_dlead {
   uint32_t since_ctl;  /* messages since control was read */
   uint32_t hits;       /* fetches in a row that found messages at once */
   uint32_t exiting;    /* 1: leave once the buffered messages are done */
+  uint64_t tr[10];     /* RK_TRACE: phase times (rk__io_loop) */
 } rk_dlead;
+
+/* RK_TRACE (the runtime's RK_CUDA_TRACE=1): the I/O warp sums the time of
+** its phases (SM cycles) into L->tr and shows them in its status line's spare words
+** (offset 40): fetches that found messages (ns, count), empty polls (ns,
+** count), answers (ns, count), loop turns, ns in the loop, the loads of
+** host memory inside fetches (ns, count). */
+#ifdef RK_TRACE
+#define RK_TR(x) x
+#else
+#define RK_TR(x)
+#endif
+#define RK_WSTAT_OFF_TRACE 40u
 
 __device__ __forceinline__ uint8_t *rk__slot(const rk_dlane *l,
                                              uint64_t pos) {
@@ -322,6 +348,8 @@ __device__ __forceinline__ void rk__io_publish(const rk_ddesc *d, const rk_dlane
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
+    RK_TR(for (uint32_t i = 0; i < 10u; i++) rk__st_relaxed_u64(
+              w + RK_WSTAT_OFF_TRACE + 8u * i, L->tr[i]));
   }
   L->head_pub = L->pos;
 }
@@ -342,39 +370,83 @@ __device__ __forceinline__ void rk__io_beat(const rk_ddesc *d, rk_dlead *L) {
 ** is checked: a sender stalled half-way counts as never sent). Sets
 ** L->active and, when the worker must leave (abort, or stop with nothing
 ** left), L->exiting, in every lane. */
-__device__ __forceinline__ void rk__io_control(const rk_ddesc *d, const rk_dlane *in,
-                                      rk_dlead *L) {
+/* Out of line (as the other rare paths: rk__io_tail, rk__io_room): the
+** loop that runs every turn stays small in the instruction cache. Returns
+** active | leave << 1 in every lane. */
+static __device__ __noinline__ uint32_t rk__io_control_slow(
+    const uint8_t *ctl, const uint8_t *slot, uint64_t pos, uint32_t ll_win) {
   uint32_t active = 0, leave = 0;
-  L->since_ctl = 0;
   if (threadIdx.x == 0) {
     uint32_t c[4];
     asm volatile("ld.volatile.global.v4.u32 {%0,%1,%2,%3}, [%4];"
                  : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
-                 : "l"(d->ctl) : "memory");
+                 : "l"(ctl) : "memory");
     active = c[RK_CTL_OFF_ACTIVE / 4u];
     if (c[RK_CTL_OFF_ABORT / 4u]) {
       leave = 1u;
     } else if (c[RK_CTL_OFF_STOP / 4u]) {
       /* acquire: pairs with the host's release of stop (see above) */
-      (void)rk__ld_acquire_u32(d->ctl + RK_CTL_OFF_STOP);
+      (void)rk__ld_acquire_u32(ctl + RK_CTL_OFF_STOP);
       leave = 1u;
       if (active) { /* terminate while deactivated leaves the queue */
-        const uint8_t *s = rk__slot(in, L->pos);
-        const uint32_t f = RK_LL_FLAG(L->pos);
+        const uint32_t f = RK_LL_FLAG(pos);
         uint32_t i = 0;
-        for (; i < d->ll_win; i += 2u) {
+        for (; i < ll_win; i += 2u) {
           uint64_t w[2];
-          rk__ll_ld(s + 8u * i, w);
+          rk__ll_ld(slot + 8u * i, w);
           if (!rk__ll_ok(w, f))
             break;
         }
-        leave = i < d->ll_win;
+        leave = i < ll_win;
       }
     }
   }
-  L->active = __shfl_sync(0xffffffffu, active, 0);
-  if (__shfl_sync(0xffffffffu, leave, 0))
+  return __shfl_sync(0xffffffffu, (active ? 1u : 0u) | leave << 1, 0);
+}
+__device__ __forceinline__ void rk__io_control(const rk_ddesc *d,
+                                               const rk_dlane *in,
+                                               rk_dlead *L) {
+  L->since_ctl = 0;
+  const uint32_t r =
+      rk__io_control_slow(d->ctl, rk__slot(in, L->pos), L->pos, d->ll_win);
+  L->active = r & 1u;
+  if (r & 2u)
     L->exiting = 1u;
+}
+
+/* The I/O warp copies chunks from .. all - 1 of the LL slot (a request
+** longer than the window) into req, RK_IO_UNROLL loads in flight per lane,
+** waiting for each chunk until valid (its sender is writing it now). */
+static __device__ __noinline__ void rk__io_tail(const uint8_t *slot,
+                                                uint32_t f, uint8_t *req,
+                                                uint32_t from, uint32_t all,
+                                                const uint8_t *ctl) {
+  const uint32_t lane = threadIdx.x;
+  for (uint32_t k0 = from; k0 < all; k0 += 32u * RK_IO_UNROLL) {
+    uint64_t w2[RK_IO_UNROLL][2];
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      const uint32_t k = k0 + u * 32u + lane;
+      if (k < all)
+        rk__ll_ld(slot + 16u * k, w2[u]);
+    }
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      const uint32_t k = k0 + u * 32u + lane;
+      if (k >= all)
+        continue;
+      for (uint32_t spins = 1; !rk__ll_ok(w2[u], f); spins++) {
+        if ((spins & 1023u) == 0u &&
+            *(volatile const uint32_t *)(ctl + RK_CTL_OFF_ABORT))
+          break; /* told to abort: the message is dropped with the rest */
+        __nanosleep(64);
+        rk__ll_ld(slot + 16u * k, w2[u]);
+      }
+      uint32_t *q = (uint32_t *)(req + 8u * (k - 3u));
+      q[0] = (uint32_t)w2[u][0];
+      q[1] = (uint32_t)w2[u][1];
+    }
+  }
 }
 
 /* The I/O warp reads up to want messages from position pos into the
@@ -387,32 +459,43 @@ __device__ __forceinline__ void rk__io_control(const rk_ddesc *d, const rk_dlane
 __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
                                         const rk_dlane *in, rk_dshared *S,
                                         uint8_t *bufs, uint64_t pos,
-                                        uint32_t want, uint32_t first) {
+                                        uint32_t want, uint32_t first,
+                                        rk_dlead *L) {
+  (void)L;
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t per = d->req_bytes + d->resp_bytes;
   const uint32_t cpm = d->ll_win / 2u; /* chunks a message */
-  const uint32_t total = want * cpm;
-  for (uint32_t m = lane; m < want; m += 32u)
-    S->bad[m] = 0u;
-  __syncwarp();
-  for (uint32_t c0 = 0; c0 < total; c0 += 32u * RK_IO_UNROLL) {
+  /* lane = chunk k of message g of each load: mpi messages a warp load */
+  const uint32_t mpi = 32u / cpm, g = lane / cpm, k = lane % cpm;
+  const uint32_t full = cpm == 32u ? 0xffffffffu : (1u << cpm) - 1u;
+  const uint32_t step = mpi * RK_IO_UNROLL; /* messages a round */
+  uint32_t n = 0;
+  RK_TR(const uint64_t trl = rk__clock());
+  for (uint32_t m0 = 0; m0 < want && n == m0; m0 += step) {
     uint64_t w[RK_IO_UNROLL][2];
 #pragma unroll
     for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-      const uint32_t c = c0 + u * 32u + lane;
-      if (c < total)
-        rk__ll_ld(rk__slot(in, pos + c / cpm) + 16u * (c % cpm), w[u]);
+      const uint32_t m = m0 + u * mpi + g;
+      if (g < mpi && m < want)
+        rk__ll_ld(rk__slot(in, pos + m) + 16u * k, w[u]);
     }
 #pragma unroll
     for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-      const uint32_t c = c0 + u * 32u + lane;
-      if (c >= total)
-        continue;
-      const uint32_t m = c / cpm, k = c % cpm, b = (first + m) & bmask;
-      if (!rk__ll_ok(w[u], RK_LL_FLAG(pos + m))) {
-        atomicOr(&S->bad[m], 1u);
-        continue;
+      if (m0 + u * mpi >= want)
+        break; /* uniform: no more loads were issued */
+      const uint32_t m = m0 + u * mpi + g;
+      const int mine = g < mpi && m < want;
+      const int ok = mine && rk__ll_ok(w[u], RK_LL_FLAG(pos + m));
+      /* message (u, g) is whole when all cpm lanes of group g are ok */
+      const uint32_t okm = __ballot_sync(0xffffffffu, ok);
+      for (uint32_t q = 0; q < mpi; q++) {
+        const uint32_t mq = m0 + u * mpi + q;
+        if (n == mq && mq < want && ((okm >> (q * cpm)) & full) == full)
+          n++;
       }
+      if (!ok)
+        continue;
+      const uint32_t b = (first + m) & bmask;
       const uint32_t lo = (uint32_t)w[u][0], hi = (uint32_t)w[u][1];
       if (k == 0u) {
         S->corr[b] = (uint64_t)lo | ((uint64_t)hi << 32);
@@ -429,13 +512,7 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     }
   }
   __syncwarp();
-  const uint32_t b0 = lane < want ? S->bad[lane] : 1u;
-  const uint32_t b1 = lane + 32u < want ? S->bad[lane + 32u] : 1u;
-  const uint32_t m0 = __ballot_sync(0xffffffffu, b0 != 0u);
-  const uint32_t m1 = __ballot_sync(0xffffffffu, b1 != 0u);
-  uint32_t n = m0 ? (uint32_t)__ffs(m0) - 1u
-                  : m1 ? 32u + (uint32_t)__ffs(m1) - 1u : 64u;
-  n = n < want ? n : want;
+  RK_TR(L->tr[8] += rk__clock() - trl; L->tr[9]++);
   for (uint32_t m = 0; m < n; m++) {
     const uint32_t b = (first + m) & bmask;
     uint8_t *req = bufs + (uint64_t)b * per;
@@ -451,33 +528,9 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     uint32_t size = S->size[b];
     size = size < d->req_bytes ? size : d->req_bytes;
     const uint32_t all = RK_LL_WORDS(size) / 2u;
-    const uint8_t *slot = rk__slot(in, pos + m);
-    const uint32_t f = RK_LL_FLAG(pos + m);
-    for (uint32_t k0 = cpm; k0 < all; k0 += 32u * RK_IO_UNROLL) {
-      uint64_t w2[RK_IO_UNROLL][2];
-#pragma unroll
-      for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-        const uint32_t k = k0 + u * 32u + lane;
-        if (k < all)
-          rk__ll_ld(slot + 16u * k, w2[u]);
-      }
-#pragma unroll
-      for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-        const uint32_t k = k0 + u * 32u + lane;
-        if (k >= all)
-          continue;
-        for (uint32_t spins = 1; !rk__ll_ok(w2[u], f); spins++) {
-          if ((spins & 1023u) == 0u &&
-              *(volatile const uint32_t *)(d->ctl + RK_CTL_OFF_ABORT))
-            break; /* told to abort: the message is dropped with the rest */
-          __nanosleep(64);
-          rk__ll_ld(slot + 16u * k, w2[u]);
-        }
-        uint32_t *q = (uint32_t *)(req + 8u * (k - 3u));
-        q[0] = (uint32_t)w2[u][0];
-        q[1] = (uint32_t)w2[u][1];
-      }
-    }
+    if (all > cpm)
+      rk__io_tail(rk__slot(in, pos + m), RK_LL_FLAG(pos + m), req, cpm, all,
+                  d->ctl);
   }
   return n;
 }
@@ -490,6 +543,45 @@ __device__ __forceinline__ uint32_t rk__out_index(const rk_ddesc *d,
   while (t < d->n_out && O[t].id != id)
     t++;
   return t;
+}
+
+/* The I/O warp waits for room at position opos of a full output lane
+** (base, mask): returns the consumers' cons_head once opos is free, or
+** ~0 when told to abort meanwhile. While it waits, lane 0 frees the input
+** slots read so far (cons_head of the input lane at in_base: pos) and
+** moves the heartbeat (a value the loop never writes itself), so a host
+** thread that must send before it receives is not stalled by us. */
+static __device__ __noinline__ uint64_t rk__io_room(
+    uint8_t *base, uint32_t mask, uint64_t opos, const uint8_t *ctl,
+    uint8_t *in_base, uint64_t pos, uint8_t *wstat, uint64_t beat) {
+  const uint32_t lane = threadIdx.x;
+  uint32_t sleep_ns = 0;
+  for (uint64_t spins = 1;; spins++) {
+    /* acquire: pairs with the host consumers' release of cons_head after
+    ** they copied the slots below it out; the warp barrier below orders it
+    ** before every lane's stores into the slot */
+    uint64_t h = lane == 0 ? rk__ld_acquire_u64(base + RK_RING_OFF_CONS_HEAD)
+                           : 0u;
+    uint32_t ab = lane == 0 ? *(volatile const uint32_t *)(
+                                  ctl + RK_CTL_OFF_ABORT)
+                            : 0u;
+    h = __shfl_sync(0xffffffffu, h, 0);
+    ab = __shfl_sync(0xffffffffu, ab, 0);
+    __syncwarp();
+    if (opos - h <= (uint64_t)mask)
+      return h;
+    if (ab)
+      return ~(uint64_t)0;
+    if (lane == 0) {
+      /* release: the warp barrier above ordered every lane's reads of the
+      ** input slots below pos; pairs with the host producers' acquire */
+      rk__st_release_u64(in_base + RK_RING_OFF_CONS_HEAD, pos);
+      rk__st_relaxed_u64(wstat + RK_WSTAT_OFF_HEARTBEAT, beat + (spins << 32));
+    }
+    sleep_ns = sleep_ns ? (sleep_ns < 16384u ? sleep_ns * 2u : sleep_ns)
+                        : 128u;
+    __nanosleep(sleep_ns);
+  }
 }
 
 /* The I/O warp writes the answers of messages from .. to - 1 (handled, in
@@ -515,30 +607,14 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d, const rk_dlane *
     rk_dout *o = &O[t];
     const uint64_t opos = o->pos;
     uint64_t head = O[t].head;
-    uint32_t sleep_ns = 0;
-    while (opos - head > (uint64_t)o->mask) {
-      /* acquire: pairs with the host consumers' release of cons_head after
-      ** they copied the slots below it out; the warp barrier below orders
-      ** it before every lane's stores into the slot */
-      uint64_t h = lane == 0 ? rk__ld_acquire_u64(o->base +
-                                                  RK_RING_OFF_CONS_HEAD)
-                             : 0u;
-      uint32_t ab = lane == 0 ? *(volatile const uint32_t *)(
-                                    d->ctl + RK_CTL_OFF_ABORT)
-                              : 0u;
-      head = __shfl_sync(0xffffffffu, h, 0);
-      __syncwarp();
-      if (lane == 0)
-        O[t].head = head;
-      if (opos - head <= (uint64_t)o->mask)
-        break;
-      if (__shfl_sync(0xffffffffu, ab, 0))
+    if (opos - head > (uint64_t)o->mask) { /* full: wait (out of line) */
+      head = rk__io_room(o->base, o->mask, opos, d->ctl, in->base, L->pos,
+                         d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES,
+                         L->beat);
+      if (head == ~(uint64_t)0)
         return 0;
-      rk__io_publish(d, in, L); /* show we are alive while the host lags */
-      rk__io_beat(d, L);
-      sleep_ns = sleep_ns ? (sleep_ns < 16384u ? sleep_ns * 2u : sleep_ns)
-                          : 128u;
-      __nanosleep(sleep_ns);
+      if (lane == 0)
+        o->head = head;
     }
     uint8_t *slot = rk__oslot(o, opos);
     const uint64_t f = (uint64_t)RK_LL_FLAG(opos) << 32;
@@ -573,7 +649,7 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d, const rk_dlane *
 
 /* The I/O warp's loop: answers what the handlers finished, reads what
 ** arrived into free buffers, and otherwise waits: polling without sleep for
-** d->busy_ns after work (a time, not a count: one poll of host memory costs
+** d->busy_cycles after work (a time, not a count: one poll of host memory costs
 ** 0.1 to 2 us), then sleeping with a growing backoff up to d->max_sleep_ns
 ** (pollers of host memory slow each other, performance.md lesson 4). A lone
 ** message is read alone (a round trip pays no look-ahead); after two
@@ -587,14 +663,18 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   const uint32_t nb = d->nbuf;
   const uint32_t burst = nb / 2u ? nb / 2u : 1u;
   uint32_t filled = 0, answered = 0, idle = 0, sleep_ns = 0, beat_done = 0;
-  uint64_t t_work = rk__gtime(), t_beat = t_work;
+  uint64_t t_work = rk__clock(), t_beat = t_work;
   rk__io_control(d, in, L);
+  RK_TR(const uint64_t tr0 = rk__clock());
   for (;;) {
     int work = 0;
+    RK_TR(uint64_t tr1 = rk__clock(); L->tr[6]++; L->tr[7] = tr1 - tr0);
     const uint32_t done = rk__warp_acquire(&S->done);
     if (done != answered) {
       if (!rk__io_answer(d, in, S, bufs, L, answered, done))
         L->exiting = 1u; /* aborted while waiting for room */
+      RK_TR(uint64_t tr2 = rk__clock(); L->tr[4] += tr2 - tr1;
+            L->tr[5] += done - answered; tr1 = tr2);
       answered = done;
       work = 1;
     }
@@ -603,7 +683,10 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     const uint32_t room = nb - (filled - answered);
     if (!L->exiting && L->active && room) {
       const uint32_t want = L->hits >= 2u ? (room < burst ? room : burst) : 1u;
-      const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
+      const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled,
+                                         L);
+      RK_TR(const uint64_t tr3 = rk__clock(); L->tr[got ? 0 : 2] += tr3 - tr1;
+            L->tr[got ? 1 : 3]++);
       if (got) {
         __syncwarp();
         /* release: the buffers, headers and contexts of the new messages
@@ -621,8 +704,9 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
           rk__io_publish(d, in, L);
       }
     }
-    const uint64_t now = rk__gtime();
-    if (now - t_beat > 20000u && (done == filled || done != beat_done)) {
+    const uint64_t now = rk__clock();
+    if (now - t_beat > d->beat_cycles &&
+        (done == filled || done != beat_done)) {
       rk__io_beat(d, L);
       beat_done = done;
       t_beat = now;
@@ -645,7 +729,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     ** trip) does not wait behind these stores and the control read. */
     if (idle == 8u)
       rk__io_publish(d, in, L);
-    const int busy = now - t_work < (uint64_t)d->busy_ns;
+    const int busy = now - t_work < (uint64_t)d->busy_cycles;
     if (idle == 8u || (!busy && (idle & 7u) == 0u) || (idle & 63u) == 63u)
       rk__io_control(d, in, L);
     if (!busy && filled == answered) {
@@ -687,7 +771,8 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
 ** caches the count seen, so a run of buffered messages costs one acquire)
 ** or until the I/O warp says every message is done (returns 0). Every
 ** handler thread decides alike: quit is set only after the last avail. */
-__device__ __forceinline__ int rk__h_wait(rk_dshared *S, uint32_t j, uint32_t *a) {
+__device__ __forceinline__ int rk__h_wait(rk_dshared *S, uint32_t j,
+                                          uint32_t *a) {
   if (*a != j)
     return 1;
   for (uint32_t spins = 0;; spins++) {
@@ -697,7 +782,7 @@ __device__ __forceinline__ int rk__h_wait(rk_dshared *S, uint32_t j, uint32_t *a
     if (v != j) {
       /* acquire (the fence after the load that saw v): pairs with the I/O
       ** warp's release of avail, so messages j .. v - 1 are visible */
-      __threadfence_block();
+      rk__fence_cta();
       *a = v;
       return 1;
     }
