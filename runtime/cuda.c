@@ -991,9 +991,10 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
     ** by count_live) */
     const uint64_t *t = k->wstat[b].pad;
     const double us = c->d->clock_khz / 1e3; /* cycles a microsecond */
-    rk__log(RK_LOG_INFO, "cuda trace %s worker %u: fetch %.3f us x %llu, "
-            "empty poll %.3f us x %llu, answer %.3f us x %llu, %llu turns, "
-            "%.3f us a turn, loads %.3f us x %llu", k->desc->name, b,
+    rk__log(RK_LOG_INFO, "cuda trace %s worker %u: single fetch %.3f us x "
+            "%llu, empty poll %.3f us x %llu, answer %.3f us x %llu, %llu "
+            "turns, %.3f us a turn, single handled after %.3f us x %llu",
+            k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[3] ? t[2] / us / t[3] : 0.0, (unsigned long long)t[3],
             t[5] ? t[4] / us / t[5] : 0.0, (unsigned long long)t[5],

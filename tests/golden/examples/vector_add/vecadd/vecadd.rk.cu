@@ -298,16 +298,18 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
-  uint32_t hits;       /* fetches in a row that found messages at once */
+  uint32_t hits;       /* messages the next read asks for (>= 1) */
   uint32_t exiting;    /* 1: leave once the buffered messages are done */
   uint64_t tr[10];     /* RK_TRACE: phase times (rk__io_loop) */
 } rk_dlead;
 
 /* RK_TRACE (the runtime's RK_CUDA_TRACE=1): the I/O warp sums the time of
-** its phases (SM cycles) into L->tr and shows them in its status line's spare words
-** (offset 40): fetches that found messages (ns, count), empty polls (ns,
-** count), answers (ns, count), loop turns, ns in the loop, the loads of
-** host memory inside fetches (ns, count). */
+** its phases (SM cycles) into L->tr and shows them in its status line's
+** spare words (offset 40): one-message fetches that found it (cycles,
+** count), one-message polls that found nothing (cycles, count), answers
+** (cycles, count), loop turns, cycles in the loop, and for one-message
+** fetches the time from handing the message over to seeing it handled
+** (cycles, count). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -470,7 +472,6 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
   const uint32_t full = cpm == 32u ? 0xffffffffu : (1u << cpm) - 1u;
   const uint32_t step = mpi * RK_IO_UNROLL; /* messages a round */
   uint32_t n = 0;
-  RK_TR(const uint64_t trl = rk__clock());
   for (uint32_t m0 = 0; m0 < want && n == m0; m0 += step) {
     uint64_t w[RK_IO_UNROLL][2];
 #pragma unroll
@@ -512,7 +513,6 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     }
   }
   __syncwarp();
-  RK_TR(L->tr[8] += rk__clock() - trl; L->tr[9]++);
   for (uint32_t m = 0; m < n; m++) {
     const uint32_t b = (first + m) & bmask;
     uint8_t *req = bufs + (uint64_t)b * per;
@@ -652,9 +652,9 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d, const rk_dlane *
 ** d->busy_cycles after work (a time, not a count: one poll of host memory costs
 ** 0.1 to 2 us), then sleeping with a growing backoff up to d->max_sleep_ns
 ** (pollers of host memory slow each other, performance.md lesson 4). A lone
-** message is read alone (a round trip pays no look-ahead); after two
-** fetches in a row found messages at once, up to half the buffers are read
-** at a time. The heartbeat moves while the handlers make progress or are
+** message is read alone (a round trip pays no look-ahead); while reads
+** come back full at once, each asks for twice as many, up to half the
+** buffers. The heartbeat moves while the handlers make progress or are
 ** idle, so a handler stuck in a loop stops it (the watchdog's fault). */
 __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
                                    uint8_t *bufs, rk_dlead *L) {
@@ -665,7 +665,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   uint32_t filled = 0, answered = 0, idle = 0, sleep_ns = 0, beat_done = 0;
   uint64_t t_work = rk__clock(), t_beat = t_work;
   rk__io_control(d, in, L);
-  RK_TR(const uint64_t tr0 = rk__clock());
+  RK_TR(const uint64_t tr0 = rk__clock(); uint64_t t_rel = 0);
   for (;;) {
     int work = 0;
     RK_TR(uint64_t tr1 = rk__clock(); L->tr[6]++; L->tr[7] = tr1 - tr0);
@@ -674,7 +674,9 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       if (!rk__io_answer(d, in, S, bufs, L, answered, done))
         L->exiting = 1u; /* aborted while waiting for room */
       RK_TR(uint64_t tr2 = rk__clock(); L->tr[4] += tr2 - tr1;
-            L->tr[5] += done - answered; tr1 = tr2);
+            L->tr[5] += done - answered;
+            if (t_rel) { L->tr[8] += tr1 - t_rel; L->tr[9]++; t_rel = 0; }
+            tr1 = tr2);
       answered = done;
       work = 1;
     }
@@ -682,11 +684,16 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       break;
     const uint32_t room = nb - (filled - answered);
     if (!L->exiting && L->active && room) {
-      const uint32_t want = L->hits >= 2u ? (room < burst ? room : burst) : 1u;
+      /* L->hits is how many to read: doubled while reads come back full
+      ** and at once (messages are queued), else what the last read got */
+      uint32_t want = L->hits < room ? L->hits : room;
+      want = want < burst ? want : burst;
       const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled,
                                          L);
-      RK_TR(const uint64_t tr3 = rk__clock(); L->tr[got ? 0 : 2] += tr3 - tr1;
-            L->tr[got ? 1 : 3]++);
+      RK_TR(const uint64_t tr3 = rk__clock();
+            if (want == 1u) { L->tr[got ? 0 : 2] += tr3 - tr1;
+                              L->tr[got ? 1 : 3]++; }
+            if (want == 1u && got) t_rel = tr3);
       if (got) {
         __syncwarp();
         /* release: the buffers, headers and contexts of the new messages
@@ -696,12 +703,20 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
           rk__st_release_cta(&S->avail, filled + got);
         filled += got;
         L->pos += got;
-        L->hits = idle == 0u ? L->hits + 1u : 0u;
+        L->hits = got == want && idle == 0u ? 2u * want : got;
         L->since_ctl += got;
         work = 1;
         /* free slots now and then while busy, so producers never stall */
         if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
           rk__io_publish(d, in, L);
+        /* A lone message (a round trip): its answer is wanted now, and a
+        ** poll of host memory started meanwhile would hold the answer
+        ** back by a bus round trip. Watch the handlers for a while first
+        ** (shared memory only); a long handler ends the wait. */
+        if (got == 1u && want == 1u)
+          for (uint32_t spin = 0; spin < 512u; spin++)
+            if (rk__ld_cta(&S->done) != answered)
+              break;
       }
     }
     const uint64_t now = rk__clock();
@@ -860,7 +875,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 864 "vecadd.rk.cu"
+#line 879 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -890,7 +905,7 @@ extern "C" __global__ void rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *d
   ** which would make the compiler load every field again after each */
   const rk_ddesc D = *dd;
   const rk_ddesc *const d = &D;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* the I/O warp's */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0}; /* the I/O warp's; reads 1 */
   const uint32_t per = d->req_bytes + d->resp_bytes;
   uint8_t *bufs = d->scratch
                       ? d->scratch + (uint64_t)blockIdx.x * d->nbuf * per
