@@ -61,9 +61,10 @@ _Static_assert(offsetof(rk_control, abort) == 8, "RK_CTL_OFF_ABORT");
 ** (performance.md, lesson 5); more idle pollers only slow each other. */
 #define RK_CUDA_STATELESS_GRID 16u
 /* A worker whose heartbeat has not moved for this long (and whose kernel
-** has not exited) is taken as a fault. The loop beats at least every 64
-** messages and on every idle poll, so only a handler that runs longer than
-** this (or a hung one) trips it. RK_CUDA_STALL_MS overrides. */
+** has not exited) is taken as a fault. The I/O warp beats about every
+** 20 us while its handlers make progress or are idle, so only a handler
+** that runs longer than this (or a hung one) trips it. RK_CUDA_STALL_MS
+** overrides. */
 #define RK_CUDA_STALL_MS 50u
 #define RK_CUDA_WATCH_NS 1000000u /* the watchdog's period */
 
