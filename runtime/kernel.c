@@ -38,9 +38,17 @@ void (*rk__test_hook_claimed)(rk_kernel *k, uint32_t lane, uint64_t pos,
     if (rk__test_hook_claimed)                                             \
       rk__test_hook_claimed(k, lane, pos, n);                              \
   } while (0)
+/* Test hook (tests/reliability/test_ll_host.c): when set, every kernel
+** runs on these backend ops, so the host half of a backend's protocol
+** (the LL lanes of the CUDA backend) can be driven by a stand-in. */
+const rk_backend_ops *rk__test_ops;
+#define RK__OPS(k) (rk__test_ops ? rk__test_ops : RK__OPS_OF(k))
 #else
 #define RK__HOOK_CLAIMED(k, lane, pos, n) ((void)0)
+#define RK__OPS(k) RK__OPS_OF(k)
 #endif
+#define RK__OPS_OF(k) \
+  ((k)->backend == RK_BACKEND_CUDA ? &rk__cuda_ops : &rk__cpu_ops)
 
 struct rk_runtime {
   rk_config *cfg;             /* our copy (NULL: defaults) */
@@ -367,7 +375,7 @@ static rk_status launch_parts(rk_runtime *rt, rk_kernel *k) {
   rk_status s = choose_backend(rt, k->desc, &kc, &k->backend);
   if (s != RK_OK)
     return s;
-  k->ops = k->backend == RK_BACKEND_CUDA ? &rk__cuda_ops : &rk__cpu_ops;
+  k->ops = RK__OPS(k);
   if ((s = kernel_settings(k, &kc)) != RK_OK)
     return s;
   if ((s = k->ops->plan(k)) != RK_OK)
