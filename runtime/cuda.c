@@ -592,12 +592,12 @@ static rk_status load_module_new(rk_cuk *c) {
   }
 }
 
-/* Dynamic shared memory: the worker's output table (48 bytes, the
-** prelude's rk_dout, a response type), then its message buffers (request + response each). As many
-** buffers as fit RK_CUDA_BUF_SMEM, a power of two up to 64 (the I/O warp
-** reads the next messages while the handlers run the previous ones), at
-** least 2; when 2 do not fit even the opt-in limit, the buffers go to
-** device memory (d->scratch) and handlers work there. */
+/* Dynamic shared memory: the worker's output table (the prelude's rk_dout,
+** 48 bytes a response type; n_handlers bounds n_out), then its message
+** buffers (request + response each): as many as fit RK_CUDA_BUF_SMEM, a
+** power of two up to 64 (the I/O warp reads the next messages while the
+** handlers run the previous ones), at least 2. When 2 do not fit even the
+** opt-in limit, the buffers go to device memory (d->scratch). */
 #define RK_CUDA_BUF_SMEM (32u * 1024u)
 #define RK_CUDA_NB_MAX 64u /* the prelude's RK_NB_MAX */
 static void size_buffers(rk_cuk *c) {
