@@ -212,9 +212,8 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
 ** release store is st.release.cta (PTX memory model). A waiter polls with
 ** rk__ld_cta alone and fences once it saw the change, so polling costs no
 ** fence per look. The accesses name the shared state space (a 32-bit
-** shared address): a generic volatile load would be a strong system-scope
-** load through the global memory pipeline, queued behind the I/O warp's
-** loads of host memory. */
+** shared address): a generic volatile load compiles to a strong
+** system-scope load (LD.E.STRONG.SYS) through the global memory pipeline. */
 __device__ __forceinline__ uint32_t rk__smem_addr(const void *p) {
   uint64_t a;
   asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
@@ -715,8 +714,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         ** (shared memory only); a long handler ends the wait. */
         if (got == 1u && want == 1u)
           for (uint32_t spin = 0; spin < 512u; spin++)
-            if (rk__ld_cta(&S->done) != answered)
-              break;
+            if (rk__ld_cta(&S->done) != answered) /* relaxed peek: the next */
+              break;                  /* turn acquires done (warp_acquire) */
       }
     }
     const uint64_t now = rk__clock();

@@ -212,9 +212,8 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
 ** release store is st.release.cta (PTX memory model). A waiter polls with
 ** rk__ld_cta alone and fences once it saw the change, so polling costs no
 ** fence per look. The accesses name the shared state space (a 32-bit
-** shared address): a generic volatile load would be a strong system-scope
-** load through the global memory pipeline, queued behind the I/O warp's
-** loads of host memory. */
+** shared address): a generic volatile load compiles to a strong
+** system-scope load (LD.E.STRONG.SYS) through the global memory pipeline. */
 __device__ __forceinline__ uint32_t rk__smem_addr(const void *p) {
   uint64_t a;
   asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
@@ -715,8 +714,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         ** (shared memory only); a long handler ends the wait. */
         if (got == 1u && want == 1u)
           for (uint32_t spin = 0; spin < 512u; spin++)
-            if (rk__ld_cta(&S->done) != answered)
-              break;
+            if (rk__ld_cta(&S->done) != answered) /* relaxed peek: the next */
+              break;                  /* turn acquires done (warp_acquire) */
       }
     }
     const uint64_t now = rk__clock();
@@ -1056,7 +1055,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 1060 "everything.rk.cu"
+#line 1059 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -1069,7 +1068,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 1073 "everything.rk.cu"
+#line 1072 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -1083,7 +1082,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 1087 "everything.rk.cu"
+#line 1086 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1163,7 +1162,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1167 "everything.rk.cu"
+#line 1166 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1172,7 +1171,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1176 "everything.rk.cu"
+#line 1175 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1252,7 +1251,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1256 "everything.rk.cu"
+#line 1255 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
