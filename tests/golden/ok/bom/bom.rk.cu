@@ -87,19 +87,11 @@ __device__ __forceinline__ void rk__fail_msg(rk_dctx *c, int32_t code) {
   atomicOr(&c->flags, RK_CTX_FAILED);
 }
 
-/* ---- lane layout: mirrors runtime/ring.h ---- */
+/* ---- lane layout: mirrors runtime/ring.h (the device sees LL slots
+** only, and of the ring header only cons_head) ---- */
 #define RK_RING_LINE 128u
 #define RK_RING_HDR_BYTES (4u * RK_RING_LINE)
-#define RK_SLOT_HDR 32u
-#define RK_RING_OFF_PROD_CLAIM 0u
 #define RK_RING_OFF_CONS_HEAD 128u
-#define RK_RING_OFF_CONS_CLAIM 256u
-#define RK_SLOT_OFF_SEQ 0u
-#define RK_SLOT_OFF_CORR 8u
-#define RK_SLOT_OFF_TYPE 16u
-#define RK_SLOT_OFF_AUX 20u
-#define RK_SLOT_OFF_CODE 24u
-#define RK_SLOT_OFF_SIZE 28u
 /* LL slots (ring.h): word = data (low 32 bits) | flag (high 32 bits) */
 #define RK_LL_HDR_WORDS 6u
 #define RK_LL_FLAG(pos) ((uint32_t)((pos) + 1u) | 1u)

@@ -87,19 +87,11 @@ __device__ __forceinline__ void rk__fail_msg(rk_dctx *c, int32_t code) {
   atomicOr(&c->flags, RK_CTX_FAILED);
 }
 
-/* ---- lane layout: mirrors runtime/ring.h ---- */
+/* ---- lane layout: mirrors runtime/ring.h (the device sees LL slots
+** only, and of the ring header only cons_head) ---- */
 #define RK_RING_LINE 128u
 #define RK_RING_HDR_BYTES (4u * RK_RING_LINE)
-#define RK_SLOT_HDR 32u
-#define RK_RING_OFF_PROD_CLAIM 0u
 #define RK_RING_OFF_CONS_HEAD 128u
-#define RK_RING_OFF_CONS_CLAIM 256u
-#define RK_SLOT_OFF_SEQ 0u
-#define RK_SLOT_OFF_CORR 8u
-#define RK_SLOT_OFF_TYPE 16u
-#define RK_SLOT_OFF_AUX 20u
-#define RK_SLOT_OFF_CODE 24u
-#define RK_SLOT_OFF_SIZE 28u
 /* LL slots (ring.h): word = data (low 32 bits) | flag (high 32 bits) */
 #define RK_LL_HDR_WORDS 6u
 #define RK_LL_FLAG(pos) ((uint32_t)((pos) + 1u) | 1u)
@@ -1055,7 +1047,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 1059 "everything.rk.cu"
+#line 1051 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -1068,7 +1060,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 1072 "everything.rk.cu"
+#line 1064 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -1082,7 +1074,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 1086 "everything.rk.cu"
+#line 1078 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1162,7 +1154,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1166 "everything.rk.cu"
+#line 1158 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1171,7 +1163,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1175 "everything.rk.cu"
+#line 1167 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1251,7 +1243,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1255 "everything.rk.cu"
+#line 1247 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.

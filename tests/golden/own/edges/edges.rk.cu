@@ -87,19 +87,11 @@ __device__ __forceinline__ void rk__fail_msg(rk_dctx *c, int32_t code) {
   atomicOr(&c->flags, RK_CTX_FAILED);
 }
 
-/* ---- lane layout: mirrors runtime/ring.h ---- */
+/* ---- lane layout: mirrors runtime/ring.h (the device sees LL slots
+** only, and of the ring header only cons_head) ---- */
 #define RK_RING_LINE 128u
 #define RK_RING_HDR_BYTES (4u * RK_RING_LINE)
-#define RK_SLOT_HDR 32u
-#define RK_RING_OFF_PROD_CLAIM 0u
 #define RK_RING_OFF_CONS_HEAD 128u
-#define RK_RING_OFF_CONS_CLAIM 256u
-#define RK_SLOT_OFF_SEQ 0u
-#define RK_SLOT_OFF_CORR 8u
-#define RK_SLOT_OFF_TYPE 16u
-#define RK_SLOT_OFF_AUX 20u
-#define RK_SLOT_OFF_CODE 24u
-#define RK_SLOT_OFF_SIZE 28u
 /* LL slots (ring.h): word = data (low 32 bits) | flag (high 32 bits) */
 #define RK_LL_HDR_WORDS 6u
 #define RK_LL_FLAG(pos) ((uint32_t)((pos) + 1u) | 1u)
@@ -976,7 +968,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 980 "edges.rk.cu"
+#line 972 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -986,7 +978,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 990 "edges.rk.cu"
+#line 982 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1065,7 +1057,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 1069 "edges.rk.cu"
+#line 1061 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -1075,7 +1067,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 1079 "edges.rk.cu"
+#line 1071 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.

@@ -87,19 +87,11 @@ __device__ __forceinline__ void rk__fail_msg(rk_dctx *c, int32_t code) {
   atomicOr(&c->flags, RK_CTX_FAILED);
 }
 
-/* ---- lane layout: mirrors runtime/ring.h ---- */
+/* ---- lane layout: mirrors runtime/ring.h (the device sees LL slots
+** only, and of the ring header only cons_head) ---- */
 #define RK_RING_LINE 128u
 #define RK_RING_HDR_BYTES (4u * RK_RING_LINE)
-#define RK_SLOT_HDR 32u
-#define RK_RING_OFF_PROD_CLAIM 0u
 #define RK_RING_OFF_CONS_HEAD 128u
-#define RK_RING_OFF_CONS_CLAIM 256u
-#define RK_SLOT_OFF_SEQ 0u
-#define RK_SLOT_OFF_CORR 8u
-#define RK_SLOT_OFF_TYPE 16u
-#define RK_SLOT_OFF_AUX 20u
-#define RK_SLOT_OFF_CODE 24u
-#define RK_SLOT_OFF_SIZE 28u
 /* LL slots (ring.h): word = data (low 32 bits) | flag (high 32 bits) */
 #define RK_LL_HDR_WORDS 6u
 #define RK_LL_FLAG(pos) ((uint32_t)((pos) + 1u) | 1u)
@@ -917,7 +909,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 921 "bank.rk.cu"
+#line 913 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -941,7 +933,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 945 "bank.rk.cu"
+#line 937 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -958,7 +950,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 962 "bank.rk.cu"
+#line 954 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
