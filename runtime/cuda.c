@@ -32,11 +32,11 @@ typedef struct rk_ddesc_h {
   uint32_t ll_win, nbuf, buf_off, beat_cycles;
   uint64_t wstat, ctl, exited, states, scratch, state_stride;
   uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes,
-      busy_cycles, max_sleep_ns;
+      busy_cycles, max_sleep_ns, poll_gap, reserved;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
-_Static_assert(sizeof(rk_ddesc_h) == 128, "rk_ddesc mirror");
+_Static_assert(sizeof(rk_ddesc_h) == 136, "rk_ddesc mirror");
 _Static_assert(offsetof(rk_ddesc_h, ll_win) == 32, "rk_ddesc.ll_win");
 _Static_assert(offsetof(rk_ddesc_h, wstat) == 48, "rk_ddesc.wstat");
 _Static_assert(offsetof(rk_ddesc_h, exited) == 64, "rk_ddesc.exited");
@@ -44,6 +44,7 @@ _Static_assert(offsetof(rk_ddesc_h, state_stride) == 88, "rk_ddesc.stride");
 _Static_assert(offsetof(rk_ddesc_h, grid) == 96, "rk_ddesc.grid");
 _Static_assert(offsetof(rk_ddesc_h, req_bytes) == 112, "rk_ddesc.req_bytes");
 _Static_assert(offsetof(rk_ddesc_h, max_sleep_ns) == 124, "rk_ddesc.sleep");
+_Static_assert(offsetof(rk_ddesc_h, poll_gap) == 128, "rk_ddesc.poll_gap");
 /* the prelude's RK_WSTAT_* and RK_CTL_* offsets */
 _Static_assert(sizeof(rk_worker_status) == 128, "RK_WSTAT_BYTES");
 _Static_assert(offsetof(rk_worker_status, heartbeat) == 24, "heartbeat");
@@ -781,7 +782,7 @@ static size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 static void layout(const rk_cuk *c, rk_dlayout *L) {
   const rk_kernel *k = c->k;
   size_t nl = (size_t)k->grid * (1u + k->n_out);
-  L->lanes = sizeof(rk_ddesc_h);
+  L->lanes = align_up(sizeof(rk_ddesc_h), 16); /* rk_dlane: 16-byte aligned */
   L->ids = L->lanes + nl * sizeof(rk_dlane_h);
   L->sizes = L->ids + 4u * k->n_out;
   L->states = align_up(L->sizes + 4u * k->n_out, 256);
@@ -834,7 +835,11 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
       .busy_cycles = ns_to_cycles(c->d, env_u32("RK_CUDA_BUSY_NS", 200000u)),
-      .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u)};
+      .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u),
+      /* the lone-message polls in flight (the prelude's RK_POLLS, 3) are
+      ** issued this far apart: about a third of a poll's bus round trip
+      ** (1.3 us on the H200), so a message waits about a gap to be seen */
+      .poll_gap = ns_to_cycles(c->d, env_u32("RK_CUDA_POLL_GAP_NS", 400u))};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
 
@@ -992,15 +997,16 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
     ** by count_live) */
     const uint64_t *t = k->wstat[b].pad;
     const double us = c->d->clock_khz / 1e3; /* cycles a microsecond */
-    rk__log(RK_LOG_INFO, "cuda trace %s worker %u: single fetch %.3f us x "
-            "%llu, empty poll %.3f us x %llu, answer %.3f us x %llu, %llu "
-            "turns, %.3f us a turn, single handled after %.3f us x %llu",
+    rk__log(RK_LOG_INFO, "cuda trace %s worker %u: lone message handed "
+            "over to handled %.3f us x %llu, poll step %.3f us x %llu, "
+            "answers %.3f us a message x %llu, batch read %.3f us x %llu, "
+            "%llu turns, %.3f us a turn",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[3] ? t[2] / us / t[3] : 0.0, (unsigned long long)t[3],
             t[5] ? t[4] / us / t[5] : 0.0, (unsigned long long)t[5],
-            (unsigned long long)t[6], t[6] ? t[7] / us / t[6] : 0.0,
-            t[9] ? t[8] / us / t[9] : 0.0, (unsigned long long)t[9]);
+            t[9] ? t[8] / us / t[9] : 0.0, (unsigned long long)t[9],
+            (unsigned long long)t[6], t[6] ? t[7] / us / t[6] : 0.0);
   }
   unlink_running(c);
   ledger_release(c);

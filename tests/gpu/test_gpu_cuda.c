@@ -533,6 +533,11 @@ static void test_cuda_impossible_grid(void **st) {
   big.block = 2048;
   assert_int_equal(rk_kernel_launch(rt, &big, &k), RK_E_INVALID);
   assert_non_null(strstr(rk_error_detail(), "2048"));
+  /* the kernel is compiled for blocks of at most 512 threads (the
+  ** prelude's RK_MAX_THREADS): block 481 plus the I/O warp is one too many */
+  big.block = 481;
+  assert_int_equal(rk_kernel_launch(rt, &big, &k), RK_E_INVALID);
+  assert_non_null(strstr(rk_error_detail(), "480 threads"));
   /* and the device is still usable */
   assert_int_equal(rk_kernel_launch(rt, &desc_e, &k), RK_OK);
   round_trip(k, 0, 99, 0x31);

@@ -56,6 +56,10 @@ typedef struct rk_dctx {
 ** rk_sync() is a barrier of the handler threads alone (__syncthreads()
 ** would wait for the I/O warp: handler code must not call it). */
 #define RK_IO_THREADS 32u
+/* The most threads a worker's block may have (block + RK_IO_THREADS): the
+** kernel is compiled to fit it (__launch_bounds__: at most 128 registers a
+** thread), so `block` may be up to 480; the runtime checks it at launch. */
+#define RK_MAX_THREADS 512
 #define RK_FN static __device__ __forceinline__
 #define rk_thread() ((uint32_t)threadIdx.x - RK_IO_THREADS)
 #define rk_threads() ((uint32_t)blockDim.x - RK_IO_THREADS)
@@ -141,8 +145,10 @@ typedef struct rk_ddesc {
   uint32_t resp_bytes;       /* 116: response buffer, multiple of 16 */
   uint32_t busy_cycles;      /* 120: polling without sleep after work */
   uint32_t max_sleep_ns;     /* 124: longest idle sleep */
+  uint32_t poll_gap;         /* 128: SM cycles between the issues of polls */
+  uint32_t reserved;         /* 132 */
 } rk_ddesc;
-static_assert(sizeof(rk_ddesc) == 128, "rk_ddesc mirrors runtime/cuda.c");
+static_assert(sizeof(rk_ddesc) == 136, "rk_ddesc mirrors runtime/cuda.c");
 static_assert(sizeof(rk_dlane) == 16, "rk_dlane mirrors runtime/cuda.c");
 
 /* Dynamic shared memory: the output table (rk_dout[n_out]), then the
@@ -167,11 +173,14 @@ extern __shared__ uint64_t rk__smem[];
 **    __syncwarp orders that before any lane's stores into the slots it
 **    frees; host consumers release it after copying a slot out;
 **  - control words and exit marks, said where they are used.
-** Inside the block, the I/O warp and the handler threads hand messages over
-** through shared memory: the I/O warp fills buffers, __syncwarp, and lane
-** 0 releases S.avail (st.release.cta); each handler thread acquires it;
-** handler thread 0 releases S.done after the handlers' barrier; lane 0
-** acquires it and __syncwarp passes that on to the other lanes. */
+** Inside the block, the I/O warp and the handler threads hand batches of
+** messages over through shared memory with two named barriers of the whole
+** block (rk__bar_*): the I/O warp fills buffers and arrives at RK_BAR_AVAIL,
+** which the handlers wait on; the handlers arrive at RK_BAR_DONE after the
+** batch, which the I/O warp waits on. An arrive synchronizes with the wait
+** of the same barrier (PTX memory model: like a release/acquire pair at CTA
+** scope), so no flag and no fence is needed, and compute-sanitizer's
+** racecheck sees the ordering. One batch is with the handlers at a time. */
 
 __device__ __forceinline__ uint64_t rk__ld_acquire_u64(const void *p) {
   uint64_t v;
@@ -199,36 +208,19 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
   asm volatile("st.relaxed.sys.global.u64 [%0], %1;"
                :: "l"(p), "l"(v) : "memory");
 }
-/* Shared-memory handover between the I/O warp and the handler threads,
-** fence-based: a relaxed load, then fence.acq_rel.cta, is an acquire; a
-** release store is st.release.cta (PTX memory model). A waiter polls with
-** rk__ld_cta alone and fences once it saw the change, so polling costs no
-** fence per look. The accesses name the shared state space (a 32-bit
-** shared address): a generic volatile load compiles to a strong
-** system-scope load (LD.E.STRONG.SYS) through the global memory pipeline. */
-__device__ __forceinline__ uint32_t rk__smem_addr(const void *p) {
-  uint64_t a;
-  asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
-  return (uint32_t)a;
+/* Named barriers of the whole block (the I/O warp and every handler
+** warp; counts are in threads, whole warps). Barrier 0 is __syncthreads,
+** 1 is rk_sync (handler threads alone). */
+#define RK_BAR_AVAIL 2u /* I/O warp arrives: a batch (or quit) is published */
+#define RK_BAR_DONE 3u  /* handlers arrive: the batch is handled */
+__device__ __forceinline__ uint32_t rk__bar_all(void) {
+  return RK_IO_THREADS + ((blockDim.x - RK_IO_THREADS + 31u) & ~31u);
 }
-__device__ __forceinline__ uint32_t rk__ld_cta(const uint32_t *p) {
-  uint32_t v;
-  asm volatile("ld.relaxed.cta.shared.u32 %0, [%1];"
-               : "=r"(v) : "r"(rk__smem_addr(p)) : "memory");
-  return v;
+__device__ __forceinline__ void rk__bar_sync(uint32_t id, uint32_t n) {
+  asm volatile("bar.sync %0, %1;" :: "r"(id), "r"(n) : "memory");
 }
-__device__ __forceinline__ void rk__fence_cta(void) {
-  asm volatile("fence.acq_rel.cta;" ::: "memory");
-}
-__device__ __forceinline__ uint32_t rk__ld_acquire_cta(const uint32_t *p) {
-  uint32_t v;
-  asm volatile("ld.acquire.cta.shared.u32 %0, [%1];"
-               : "=r"(v) : "r"(rk__smem_addr(p)) : "memory");
-  return v;
-}
-__device__ __forceinline__ void rk__st_release_cta(uint32_t *p, uint32_t v) {
-  asm volatile("st.release.cta.shared.u32 [%0], %1;"
-               :: "r"(rk__smem_addr(p)), "r"(v) : "memory");
+__device__ __forceinline__ void rk__bar_arrive(uint32_t id, uint32_t n) {
+  asm volatile("bar.arrive %0, %1;" :: "r"(id), "r"(n) : "memory");
 }
 /* One 16-byte chunk (two LL words) of host memory, each word whole. */
 __device__ __forceinline__ void rk__ll_ld(const void *p, uint64_t *w) {
@@ -252,9 +244,11 @@ __device__ __forceinline__ uint64_t rk__clock(void) {
 
 /* ---- the worker's shared state ---- */
 
-/* Message buffers per worker at most, and the chunks each I/O lane keeps in
-** flight when it reads (RK_IO_UNROLL x 16 bytes: a load of mapped host
-** memory is a bus round trip, so they are issued together). */
+/* Message buffers per worker at most, and the loads each I/O lane keeps in
+** flight when it reads a batch (RK_IO_UNROLL x 16 bytes: a load of mapped
+** host memory is a bus round trip, so a batch's loads are issued
+** together: 128 chunks a round for the warp, as many as 128 registers a
+** thread allow, see RK_MAX_THREADS). */
 #define RK_NB_MAX 64u
 #define RK_IO_UNROLL 4u
 
@@ -268,17 +262,21 @@ typedef struct rk_dout {
 } rk_dout;
 
 /* What the I/O warp and the handler threads share. Buffer b holds message
-** j when b == j % nbuf. */
+** j when b == j % nbuf. The I/O warp writes a message's entries before it
+** hands the message's batch over (RK_BAR_AVAIL), the handlers write rt and
+** ctx while they run it, and the I/O warp reads those after the batch is
+** done (RK_BAR_DONE). */
 typedef struct rk_dshared {
-  uint32_t avail; /* messages put into buffers (I/O warp; release.cta) */
-  uint32_t done;  /* messages handled (handler thread 0; release.cta) */
-  uint32_t quit;  /* set once every message is handled: handlers leave */
+  uint32_t first; /* the batch handed over: messages first .. */
+  uint32_t count; /* .. first + count - 1 */
+  uint32_t quit;  /* 1: there is no batch, the handlers leave */
   uint32_t reserved;
   uint64_t corr[RK_NB_MAX];
   uint32_t type[RK_NB_MAX];
   uint32_t size[RK_NB_MAX];
   uint32_t rt[RK_NB_MAX];   /* the dispatch's result */
   rk_dctx ctx[RK_NB_MAX];
+  uint8_t ord[32];          /* I/O warp only: the buffers of a run of answers */
 } rk_dshared;
 
 /* The I/O warp's loop state: every lane holds the same values (updated
@@ -289,18 +287,16 @@ typedef struct rk_dlead {
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
-  uint32_t hits;       /* messages the next read asks for (>= 1) */
+  uint32_t hits;       /* messages the next read asks for (1: poll) */
   uint32_t exiting;    /* 1: leave once the buffered messages are done */
   uint64_t tr[10];     /* RK_TRACE: phase times (rk__io_loop) */
 } rk_dlead;
 
 /* RK_TRACE (the runtime's RK_CUDA_TRACE=1): the I/O warp sums the time of
 ** its phases (SM cycles) into L->tr and shows them in its status line's
-** spare words (offset 40): one-message fetches that found it (cycles,
-** count), one-message polls that found nothing (cycles, count), answers
-** (cycles, count), loop turns, cycles in the loop, and for one-message
-** fetches the time from handing the message over to seeing it handled
-** (cycles, count). */
+** spare words (offset 40): lone messages from hand-over to handled
+** (cycles, count), poll steps (cycles, count), answers (cycles, messages),
+** loop turns, cycles in the loop, batch reads (cycles, count). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -319,13 +315,18 @@ __device__ __forceinline__ uint8_t *rk__oslot(const rk_dout *o,
          (uint64_t)((uint32_t)pos & o->mask) * o->slot_bytes;
 }
 
-/* Lane 0's acquire of a shared word, passed to the whole warp (and the
-** warp barrier orders it before every lane's later accesses). */
-__device__ __forceinline__ uint32_t rk__warp_acquire(const uint32_t *p) {
-  uint32_t v = threadIdx.x == 0 ? rk__ld_acquire_cta(p) : 0u;
-  v = __shfl_sync(0xffffffffu, v, 0);
-  __syncwarp();
-  return v;
+/* A flat index over (item q, part k), k < per, stepped by a warp (32):
+** the I/O warp's lanes walk "chunk k of message q" without a division a
+** step (sq = 32 / per, sr = 32 % per, both computed once). */
+__device__ __forceinline__ void rk__step(uint32_t *q, uint32_t *k,
+                                         uint32_t sq, uint32_t sr,
+                                         uint32_t per) {
+  *q += sq;
+  *k += sr;
+  if (*k >= per) {
+    *k -= per;
+    *q += 1u;
+  }
 }
 
 /* Publishes what the worker consumed (lane 0; cons_head with release: the
@@ -442,88 +443,190 @@ static __device__ __noinline__ void rk__io_tail(const uint8_t *slot,
   }
 }
 
-/* The I/O warp reads up to want messages from position pos into the
-** buffers of messages first, first + 1, ...: every lane loads chunks of the
-** window of LL words of each slot, RK_IO_UNROLL at a time, and decodes the
-** valid ones. Returns (in every lane) how many messages from pos are whole;
-** those have their header, request, cleared response and context set.
-** A request longer than the window has the rest copied word by word, each
-** waited for until valid (its sender is writing it now). */
-__device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
-                                        const rk_dlane *in, rk_dshared *S,
-                                        uint8_t *bufs, uint64_t pos,
-                                        uint32_t want, uint32_t first,
-                                        rk_dlead *L) {
-  (void)L;
-  const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
-  const uint32_t per = d->req_bytes + d->resp_bytes;
-  const uint32_t cpm = d->ll_win / 2u; /* chunks a message */
-  /* lane = chunk k of message g of each load: mpi messages a warp load */
-  const uint32_t mpi = 32u / cpm, g = lane / cpm, k = lane % cpm;
-  const uint32_t full = cpm == 32u ? 0xffffffffu : (1u << cpm) - 1u;
-  const uint32_t step = mpi * RK_IO_UNROLL; /* messages a round */
-  uint32_t n = 0;
-  for (uint32_t m0 = 0; m0 < want && n == m0; m0 += step) {
-    uint64_t w[RK_IO_UNROLL][2];
-#pragma unroll
-    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-      const uint32_t m = m0 + u * mpi + g;
-      if (g < mpi && m < want)
-        rk__ll_ld(rk__slot(in, pos + m) + 16u * k, w[u]);
-    }
-#pragma unroll
-    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-      if (m0 + u * mpi >= want)
-        break; /* uniform: no more loads were issued */
-      const uint32_t m = m0 + u * mpi + g;
-      const int mine = g < mpi && m < want;
-      const int ok = mine && rk__ll_ok(w[u], RK_LL_FLAG(pos + m));
-      /* message (u, g) is whole when all cpm lanes of group g are ok */
-      const uint32_t okm = __ballot_sync(0xffffffffu, ok);
-      for (uint32_t q = 0; q < mpi; q++) {
-        const uint32_t mq = m0 + u * mpi + q;
-        if (n == mq && mq < want && ((okm >> (q * cpm)) & full) == full)
-          n++;
-      }
-      if (!ok)
-        continue;
-      const uint32_t b = (first + m) & bmask;
-      const uint32_t lo = (uint32_t)w[u][0], hi = (uint32_t)w[u][1];
-      if (k == 0u) {
-        S->corr[b] = (uint64_t)lo | ((uint64_t)hi << 32);
-      } else if (k == 1u) {
-        S->type[b] = lo;
-        S->ctx[b].actor = hi;
-      } else if (k == 2u) {
-        S->size[b] = hi;
-      } else {
-        uint32_t *q = (uint32_t *)(bufs + (uint64_t)b * per + 8u * (k - 3u));
-        q[0] = lo;
-        q[1] = hi;
-      }
-    }
+/* Chunk k (LL words 2k and 2k + 1, data w) of a message into buffer b: the
+** header words (corr lo, corr hi, type, actor, code, size: ring.h) go to
+** the shared tables, the payload into the request buffer. */
+__device__ __forceinline__ void rk__io_chunk(const rk_ddesc *d,
+                                             rk_dshared *S, uint8_t *bufs,
+                                             uint32_t b, uint32_t k,
+                                             const uint64_t *w) {
+  const uint32_t lo = (uint32_t)w[0], hi = (uint32_t)w[1];
+  if (k == 0u) {
+    S->corr[b] = (uint64_t)lo | ((uint64_t)hi << 32);
+  } else if (k == 1u) {
+    S->type[b] = lo;
+    S->ctx[b].actor = hi;
+  } else if (k == 2u) {
+    S->size[b] = hi;
+  } else {
+    uint32_t *q = (uint32_t *)(bufs +
+                               (uint64_t)b * (d->req_bytes + d->resp_bytes) +
+                               8u * (k - 3u));
+    q[0] = lo;
+    q[1] = hi;
   }
-  __syncwarp();
-  for (uint32_t m = 0; m < n; m++) {
-    const uint32_t b = (first + m) & bmask;
-    uint8_t *req = bufs + (uint64_t)b * per;
-    /* the response starts zeroed (the dispatch applies the defaults) */
-    for (uint32_t i = lane * 4u; i < d->resp_bytes; i += 32u * 4u)
-      *(uint32_t *)(req + d->req_bytes + i) = 0u;
-    if (lane == 0) {
-      S->ctx[b].worker = blockIdx.x;
-      S->ctx[b].flags = 0u;
-      S->ctx[b].fail_code = 0;
+}
+
+/* The poll of a lone message: RK_POLLS (3) loads of the window at L->pos
+** in flight at once, issued d->poll_gap cycles apart (lane k < cpm loads
+** chunk k), so a message is seen about a gap after it lands instead of up
+** to a whole bus round trip later (one load at a time: the floor's poll).
+** The loads stay in flight across the loop's other work: the SM waits for
+** a load only where its register is read, and w0..w2 are read only when
+** their turn comes; t0..t2 say which position each was issued for (a poll
+** issued before the last message was taken is stale, and misses). */
+#define RK_POLLS 3u
+typedef struct rk_dpoll {
+  uint64_t w0[2], w1[2], w2[2];
+  uint64_t t0, t1, t2;
+  uint64_t issued; /* clock of the last issue */
+  uint32_t ph;     /* the oldest: the one read next */
+} rk_dpoll;
+
+/* One poll step on poll w (issued for position *t): reads it (the SM waits
+** here until it is back), and when it holds the whole window of position
+** pos decodes it into buffer first; then, d->poll_gap cycles after the
+** last issue, issues it again, for the next position after a hit. Each of
+** the three registers gets its own copy of this code (rk__io_poll), so no
+** step reads a poll that is not its turn: the copies cannot be merged into
+** one predicated sequence that would wait for all three loads, as each
+** holds a loop (the gap) between its read and its issue. Returns 1 on a
+** hit, in every lane. */
+__device__ __forceinline__ uint32_t rk__io_poll_one(
+    const rk_ddesc *d, const rk_dlane *in, rk_dshared *S, uint8_t *bufs,
+    uint64_t *w, uint64_t *t, uint64_t *issued, uint64_t pos,
+    uint32_t first) {
+  const uint32_t lane = threadIdx.x, cpm = d->ll_win / 2u;
+  const int ok = lane >= cpm || (*t == pos && rk__ll_ok(w, RK_LL_FLAG(pos)));
+  const uint32_t got = __all_sync(0xffffffffu, ok) ? 1u : 0u;
+  if (got && lane < cpm)
+    rk__io_chunk(d, S, bufs, first & (d->nbuf - 1u), lane, w);
+  while (rk__clock() - *issued < (uint64_t)d->poll_gap) {
+  }
+  const uint64_t next = pos + got;
+  if (lane < cpm)
+    rk__ll_ld(rk__slot(in, next) + 16u * lane, w);
+  *t = next;
+  *issued = rk__clock();
+  return got;
+}
+__device__ __forceinline__ uint32_t rk__io_poll(const rk_ddesc *d,
+                                                const rk_dlane *in,
+                                                rk_dshared *S, uint8_t *bufs,
+                                                rk_dpoll *P, uint64_t pos,
+                                                uint32_t first) {
+  uint32_t got;
+  if (P->ph == 0u) {
+    got = rk__io_poll_one(d, in, S, bufs, P->w0, &P->t0, &P->issued, pos, first);
+    P->ph = 1u;
+  } else if (P->ph == 1u) {
+    got = rk__io_poll_one(d, in, S, bufs, P->w1, &P->t1, &P->issued, pos, first);
+    P->ph = 2u;
+  } else {
+    got = rk__io_poll_one(d, in, S, bufs, P->w2, &P->t2, &P->issued, pos, first);
+    P->ph = 0u;
+  }
+  return got;
+}
+
+/* The I/O warp reads up to want messages from position pos into the
+** buffers of messages first, first + 1, ...: the windows of all of them as
+** one flat run of 16-byte chunks, lane l taking chunks l, l + 32, ...,
+** RK_IO_UNROLL loads in flight per lane. Returns (in every lane) how many
+** messages from pos are whole (every chunk carries its position's flag);
+** those are decoded. */
+__device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
+                                                 const rk_dlane *in,
+                                                 rk_dshared *S,
+                                                 uint8_t *bufs, uint64_t pos,
+                                                 uint32_t want,
+                                                 uint32_t first) {
+  const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
+  const uint32_t cpm = d->ll_win / 2u, total = want * cpm;
+  const uint32_t sq = 32u / cpm, sr = 32u % cpm;
+  uint32_t q = lane / cpm, k = lane % cpm; /* chunk k of message q */
+  uint32_t n = want;
+  for (uint32_t base = 0; base < total; base += 32u * RK_IO_UNROLL) {
+    uint64_t w[RK_IO_UNROLL][2];
+    uint32_t qu = q, ku = k;
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      if (qu < want)
+        rk__ll_ld(rk__slot(in, pos + qu) + 16u * ku, w[u]);
+      rk__step(&qu, &ku, sq, sr, cpm);
     }
-    /* the rest of a request longer than the window */
-    uint32_t size = S->size[b];
-    size = size < d->req_bytes ? size : d->req_bytes;
-    const uint32_t all = RK_LL_WORDS(size) / 2u;
-    if (all > cpm)
-      rk__io_tail(rk__slot(in, pos + m), RK_LL_FLAG(pos + m), req, cpm, all,
-                  d->ctl);
+    uint32_t bad = want; /* the first message with a chunk not there */
+    qu = q;
+    ku = k;
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      if (qu < want && qu < bad && !rk__ll_ok(w[u], RK_LL_FLAG(pos + qu)))
+        bad = qu;
+      rk__step(&qu, &ku, sq, sr, cpm);
+    }
+    bad = __reduce_min_sync(0xffffffffu, bad);
+    n = n < bad ? n : bad;
+    qu = q;
+    ku = k;
+#pragma unroll
+    for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
+      if (qu < n)
+        rk__io_chunk(d, S, bufs, (first + qu) & bmask, ku, w[u]);
+      rk__step(&qu, &ku, sq, sr, cpm);
+    }
+    q = qu;
+    k = ku;
+    /* the messages below the next round's first one are checked whole */
+    if (n <= (base + 32u * RK_IO_UNROLL) / cpm)
+      break;
   }
   return n;
+}
+
+/* Messages first .. first + n - 1 (read from position pos) made ready for
+** the handlers: contexts set, responses zeroed (the dispatch applies the
+** defaults), and the rest of a request longer than the window copied. */
+__device__ __forceinline__ void rk__io_setup(const rk_ddesc *d,
+                                             const rk_dlane *in,
+                                             rk_dshared *S, uint8_t *bufs,
+                                             uint64_t pos, uint32_t first,
+                                             uint32_t n) {
+  const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
+  const uint32_t per = d->req_bytes + d->resp_bytes, cpm = d->ll_win / 2u;
+  __syncwarp(); /* every lane's header words are in S */
+  uint32_t tails = 0;
+  if (lane < n) {
+    const uint32_t b = (first + lane) & bmask;
+    S->ctx[b].worker = blockIdx.x;
+    S->ctx[b].flags = 0u;
+    S->ctx[b].fail_code = 0;
+    uint32_t size = S->size[b];
+    size = size < d->req_bytes ? size : d->req_bytes;
+    tails = RK_LL_WORDS(size) / 2u > cpm;
+  }
+  tails = __ballot_sync(0xffffffffu, tails);
+  const uint32_t r16 = d->resp_bytes / 16u;
+  if (r16) {
+    const uint32_t sq = 32u / r16, sr = 32u % r16;
+    for (uint32_t q = lane / r16, k = lane % r16; q < n;
+         rk__step(&q, &k, sq, sr, r16))
+    {
+      uint64_t *z = (uint64_t *)(bufs + (uint64_t)((first + q) & bmask) * per +
+                                 d->req_bytes + 16u * k);
+      z[0] = 0u;
+      z[1] = 0u;
+    }
+  }
+  while (tails) { /* rare: out of line */
+    const uint32_t m = (uint32_t)__ffs(tails) - 1u;
+    tails &= tails - 1u;
+    const uint32_t b = (first + m) & bmask;
+    uint32_t size = S->size[b];
+    size = size < d->req_bytes ? size : d->req_bytes;
+    rk__io_tail(rk__slot(in, pos + m), RK_LL_FLAG(pos + m),
+                bufs + (uint64_t)b * per, cpm, RK_LL_WORDS(size) / 2u, d->ctl);
+  }
+  __syncwarp();
 }
 
 /* The output queue index of response type id, or n_out when none. */
@@ -576,179 +679,233 @@ static __device__ __noinline__ uint64_t rk__io_room(
 }
 
 /* The I/O warp writes the answers of messages from .. to - 1 (handled, in
-** order) into this worker's output lanes, and counts them. Each answer is
-** one round of LL stores, no fence (ring.h). Waits while an output lane is
-** full; returns 0 when told to abort meanwhile. */
-__device__ __forceinline__ int rk__io_answer(const rk_ddesc *d, const rk_dlane *in,
-                                    rk_dshared *S, uint8_t *bufs,
-                                    rk_dlead *L, uint32_t from, uint32_t to) {
+** order) into this worker's output lanes, and counts them. Up to 32
+** messages at a time, lane i looking at message i; the answers going to
+** one output lane form a run, written as one flat run of LL stores (lane l
+** takes chunks l, l + 32, ... of the run's slots): no fence (ring.h).
+** Waits while an output lane has no room for the run; returns 0 when told
+** to abort meanwhile. */
+__device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
+                                             const rk_dlane *in,
+                                             rk_dshared *S, uint8_t *bufs,
+                                             rk_dlead *L, uint32_t from,
+                                             uint32_t to) {
   rk_dout *O = (rk_dout *)rk__smem;
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t per = d->req_bytes + d->resp_bytes;
-  for (uint32_t j = from; j != to; j++) {
-    const uint32_t b = j & bmask, rt = S->rt[b], flags = S->ctx[b].flags;
-    const int failed = rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_FAILED);
-    L->handled++;
-    L->failed += failed;
-    if (rt == 0u || rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_NO_REPLY))
-      continue;
-    const uint32_t t = rk__out_index(d, O, rt);
-    if (t >= d->n_out)
-      continue;
-    rk_dout *o = &O[t];
-    const uint64_t opos = o->pos;
-    uint64_t head = O[t].head;
-    if (opos - head > (uint64_t)o->mask) { /* full: wait (out of line) */
-      head = rk__io_room(o->base, o->mask, opos, d->ctl, in->base, L->pos,
-                         d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES,
-                         L->beat);
-      if (head == ~(uint64_t)0)
-        return 0;
-      if (lane == 0)
-        o->head = head;
-    }
-    uint8_t *slot = rk__oslot(o, opos);
-    const uint64_t f = (uint64_t)RK_LL_FLAG(opos) << 32;
-    const uint8_t *resp = bufs + (uint64_t)b * per + d->req_bytes;
-    const uint32_t chunks = O[t].words / 2u;
-    for (uint32_t k = lane; k < chunks; k += 32u) {
-      uint32_t lo, hi;
-      if (k == 0u) {
-        lo = (uint32_t)S->corr[b];
-        hi = (uint32_t)(S->corr[b] >> 32);
-      } else if (k == 1u) {
-        lo = rt;
-        hi = (flags & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
-      } else if (k == 2u) {
-        lo = (flags & RK_CTX_FAILED) ? (uint32_t)S->ctx[b].fail_code : 0u;
-        hi = O[t].size;
-      } else {
-        const uint32_t *q = (const uint32_t *)(resp + 8u * (k - 3u));
-        lo = q[0];
-        hi = q[1];
+  for (uint32_t j0 = from; j0 != to;) {
+    const uint32_t cnt = to - j0 < 32u ? to - j0 : 32u;
+    const uint32_t b = (j0 + lane) & bmask;
+    const int mine = lane < cnt;
+    const uint32_t rt = mine ? S->rt[b] : 0u;
+    const uint32_t flags = mine ? S->ctx[b].flags : 0u;
+    const int failed =
+        mine && (rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_FAILED));
+    L->handled += cnt;
+    L->failed += (uint32_t)__popc(__ballot_sync(0xffffffffu, failed));
+    uint32_t t = d->n_out;
+    if (mine && rt != 0u && rt != RK_DISPATCH_UNKNOWN &&
+        !(flags & RK_CTX_NO_REPLY))
+      t = rk__out_index(d, O, rt);
+    uint32_t left = __ballot_sync(0xffffffffu, t < d->n_out);
+    while (left) {
+      const uint32_t t0 = __shfl_sync(0xffffffffu, t, __ffs(left) - 1);
+      uint32_t run = __ballot_sync(0xffffffffu, t == t0) & left;
+      rk_dout *o = &O[t0];
+      while ((uint32_t)__popc(run) > o->mask + 1u) /* more than the lane holds */
+        run &= ~(1u << (31 - __clz(run)));
+      left &= ~run;
+      const uint32_t c = (uint32_t)__popc(run);
+      const uint64_t opos = o->pos;
+      const uint64_t last = opos + c - 1u;
+      if (last - o->head > (uint64_t)o->mask) { /* full: wait (out of line) */
+        const uint64_t head = rk__io_room(
+            o->base, o->mask, last, d->ctl, in->base, L->pos,
+            d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES, L->beat);
+        if (head == ~(uint64_t)0)
+          return 0;
+        __syncwarp(); /* every lane read o->head */
+        if (lane == 0)
+          o->head = head;
       }
-      rk__ll_st(slot + 16u * k, f | lo, f | hi);
+      if ((run >> lane) & 1u)
+        S->ord[__popc(run & ((1u << lane) - 1u))] = (uint8_t)b;
+      __syncwarp(); /* S->ord is written */
+      const uint32_t ch = o->words / 2u, size = o->size;
+      const uint32_t sq = 32u / ch, sr = 32u % ch;
+      for (uint32_t q = lane / ch, k = lane % ch; q < c;
+           rk__step(&q, &k, sq, sr, ch)) {
+        const uint32_t bq = S->ord[q];
+        uint32_t lo, hi;
+        if (k == 0u) {
+          lo = (uint32_t)S->corr[bq];
+          hi = (uint32_t)(S->corr[bq] >> 32);
+        } else if (k <= 2u) {
+          const uint32_t fl = S->ctx[bq].flags;
+          if (k == 1u) {
+            lo = S->rt[bq];
+            hi = (fl & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
+          } else {
+            lo = (fl & RK_CTX_FAILED) ? (uint32_t)S->ctx[bq].fail_code : 0u;
+            hi = size;
+          }
+        } else {
+          const uint32_t *r = (const uint32_t *)(bufs + (uint64_t)bq * per +
+                                                 d->req_bytes + 8u * (k - 3u));
+          lo = r[0];
+          hi = r[1];
+        }
+        const uint64_t f = (uint64_t)RK_LL_FLAG(opos + q) << 32;
+        rk__ll_st(rk__oslot(o, opos + q) + 16u * k, f | lo, f | hi);
+      }
+      __syncwarp(); /* every lane read o->pos and S->ord */
+      if (lane == 0)
+        o->pos = opos + c;
+      __syncwarp();
+      L->replied += c;
     }
-    __syncwarp();
-    if (lane == 0)
-      O[t].pos = opos + 1u;
-    __syncwarp();
-    L->replied++;
+    j0 += cnt;
   }
   return 1;
 }
 
-/* The I/O warp's loop: answers what the handlers finished, reads what
-** arrived into free buffers, and otherwise waits: polling without sleep for
-** d->busy_cycles after work (a time, not a count: one poll of host memory costs
-** 0.1 to 2 us), then sleeping with a growing backoff up to d->max_sleep_ns
-** (pollers of host memory slow each other, performance.md lesson 4). A lone
-** message is read alone (a round trip pays no look-ahead); while reads
-** come back full at once, each asks for twice as many, up to half the
-** buffers. The heartbeat moves while the handlers make progress or are
-** idle, so a handler stuck in a loop stops it (the watchdog's fault). */
+/* The I/O warp's loop. Each turn: (1) waits for the batch the handlers
+** have when more messages wait for them, or the buffers are full, or the
+** worker is leaving; (2) hands the messages read since over as the next
+** batch, and when that is a lone message (a round trip) waits for it at
+** once, so its answer leaves now; (3) answers what the handlers finished;
+** (4) reads: a poll step while messages come one at a time, a batch read
+** while reads come back full at once (L->hits doubles then, up to half
+** the buffers); (5) otherwise waits: polling without sleep for
+** d->busy_cycles after work (a time, not a count), then sleeping with a
+** growing backoff up to d->max_sleep_ns (pollers of host memory slow each
+** other, performance.md lesson 4). The heartbeat moves while the handlers
+** make progress or are idle, so a handler stuck in a loop stops it (the
+** watchdog's fault). */
 __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
-                                   uint8_t *bufs, rk_dlead *L) {
+                                            uint8_t *bufs, rk_dlead *L) {
   const rk_dlane lane_in = d->in[blockIdx.x]; /* in registers, as d */
   const rk_dlane *const in = &lane_in;
-  const uint32_t nb = d->nbuf;
-  const uint32_t burst = nb / 2u ? nb / 2u : 1u;
-  uint32_t filled = 0, answered = 0, idle = 0, sleep_ns = 0, beat_done = 0;
+  const uint32_t nb = d->nbuf, burst = d->nbuf / 2u, all = rk__bar_all();
+  rk_dpoll P = {{0u, 0u}, {0u, 0u}, {0u, 0u}, ~(uint64_t)0, ~(uint64_t)0,
+                ~(uint64_t)0, 0u, 0u};
+  uint32_t filled = 0, handed = 0, ready = 0, answered = 0, out = 0;
+  uint32_t idle = 0, sleep_ns = 0, beat_ready = 0, settled = 0;
   uint64_t t_work = rk__clock(), t_beat = t_work;
   rk__io_control(d, in, L);
-  RK_TR(const uint64_t tr0 = rk__clock(); uint64_t t_rel = 0);
+  RK_TR(const uint64_t tr0 = rk__clock());
   for (;;) {
     int work = 0;
-    RK_TR(uint64_t tr1 = rk__clock(); L->tr[6]++; L->tr[7] = tr1 - tr0);
-    const uint32_t done = rk__warp_acquire(&S->done);
-    if (done != answered) {
-      if (!rk__io_answer(d, in, S, bufs, L, answered, done))
+    RK_TR(L->tr[6]++; L->tr[7] = rk__clock() - tr0);
+    if (out && (filled != handed || filled - answered == nb || L->exiting)) {
+      rk__bar_sync(RK_BAR_DONE, all); /* (1) */
+      out = 0;
+      ready = handed;
+    }
+    if (!out && filled != handed) { /* (2) */
+      const uint32_t cnt = filled - handed;
+      if (threadIdx.x == 0) {
+        S->first = handed;
+        S->count = cnt;
+      }
+      __syncwarp();
+      /* arrive: the batch's buffers, tables and contexts (every lane's
+      ** writes) and S->first/count; pairs with the handlers' wait */
+      rk__bar_arrive(RK_BAR_AVAIL, all);
+      RK_TR(const uint64_t th = rk__clock());
+      handed = filled;
+      out = 1;
+      work = 1;
+      if (cnt == 1u) {
+        /* wait: the handlers' writes; pairs with their arrive */
+        rk__bar_sync(RK_BAR_DONE, all);
+        out = 0;
+        ready = handed;
+        RK_TR(L->tr[0] += rk__clock() - th; L->tr[1]++);
+      }
+    }
+    if (answered != ready) { /* (3) */
+      RK_TR(const uint64_t ta = rk__clock());
+      if (!rk__io_answer(d, in, S, bufs, L, answered, ready))
         L->exiting = 1u; /* aborted while waiting for room */
-      RK_TR(uint64_t tr2 = rk__clock(); L->tr[4] += tr2 - tr1;
-            L->tr[5] += done - answered;
-            if (t_rel) { L->tr[8] += tr1 - t_rel; L->tr[9]++; t_rel = 0; }
-            tr1 = tr2);
-      answered = done;
+      RK_TR(L->tr[4] += rk__clock() - ta; L->tr[5] += ready - answered);
+      answered = ready;
       work = 1;
     }
-    if (L->exiting && answered == filled)
-      break;
+    if (L->exiting && !out && filled == handed)
+      break; /* everything read is answered */
     const uint32_t room = nb - (filled - answered);
-    if (!L->exiting && L->active && room) {
-      /* L->hits is how many to read: doubled while reads come back full
-      ** and at once (messages are queued), else what the last read got */
-      uint32_t want = L->hits < room ? L->hits : room;
-      want = want < burst ? want : burst;
-      const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled,
-                                         L);
-      RK_TR(const uint64_t tr3 = rk__clock();
-            if (want == 1u) { L->tr[got ? 0 : 2] += tr3 - tr1;
-                              L->tr[got ? 1 : 3]++; }
-            if (want == 1u && got) t_rel = tr3);
+    if (!L->exiting && L->active && room) { /* (4) */
+      uint32_t got, want = 1u;
+      RK_TR(const uint64_t tf = rk__clock());
+      if (L->hits <= 1u) {
+        got = rk__io_poll(d, in, S, bufs, &P, L->pos, filled);
+        RK_TR(L->tr[2] += rk__clock() - tf; L->tr[3]++);
+      } else {
+        want = L->hits < room ? L->hits : room;
+        want = want < burst ? want : burst;
+        got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
+        RK_TR(L->tr[8] += rk__clock() - tf; L->tr[9]++);
+      }
       if (got) {
-        __syncwarp();
-        /* release: the buffers, headers and contexts of the new messages
-        ** (every lane's, ordered by the warp barrier); pairs with each
-        ** handler thread's acquire in rk__h_wait */
-        if (threadIdx.x == 0)
-          rk__st_release_cta(&S->avail, filled + got);
+        rk__io_setup(d, in, S, bufs, L->pos, filled, got);
         filled += got;
         L->pos += got;
-        L->hits = got == want && idle == 0u ? 2u * want : got;
+        /* queued messages: a batch read came back full right after work,
+        ** or a poll hit on the first poll issued after the last hit */
+        L->hits = got == want && (want == 1u ? idle < RK_POLLS : idle == 0u)
+                      ? 2u * want
+                      : got;
         L->since_ctl += got;
         work = 1;
         /* free slots now and then while busy, so producers never stall */
         if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
           rk__io_publish(d, in, L);
-        /* A lone message (a round trip): its answer is wanted now, and a
-        ** poll of host memory started meanwhile would hold the answer
-        ** back by a bus round trip. Watch the handlers for a while first
-        ** (shared memory only); a long handler ends the wait. */
-        if (got == 1u && want == 1u)
-          for (uint32_t spin = 0; spin < 512u; spin++)
-            if (rk__ld_cta(&S->done) != answered) /* relaxed peek: the next */
-              break;                  /* turn acquires done (warp_acquire) */
+      } else {
+        L->hits = 1u;
       }
     }
     const uint64_t now = rk__clock();
-    if (now - t_beat > d->beat_cycles &&
-        (done == filled || done != beat_done)) {
+    if (now - t_beat > d->beat_cycles && (!out || ready != beat_ready)) {
       rk__io_beat(d, L);
-      beat_done = done;
+      beat_ready = ready;
       t_beat = now;
     }
     if (work) {
       idle = 0;
       sleep_ns = 0;
+      settled = 0;
       t_work = now;
       if (L->since_ctl >= 64u)
         rk__io_control(d, in, L);
       continue;
     }
     ++idle;
-    if (filled != answered && room == 0u) { /* handlers busy, buffers full */
-      __nanosleep(64);
-      continue;
-    }
-    /* Going idle: free slots and show counters, but only after a few empty
-    ** polls, so that a message arriving right behind the last one (a round
-    ** trip) does not wait behind these stores and the control read. */
-    if (idle == 8u)
+    /* Gone quiet: free slots and show counters, and look at control, but
+    ** only some time after the last work, so that a message arriving right
+    ** behind the last one (a round trip) does not wait behind these stores
+    ** and the control read (a bus round trip). */
+    const uint64_t quiet = now - t_work;
+    const int busy = quiet < (uint64_t)d->busy_cycles;
+    if (!settled && quiet > (uint64_t)d->beat_cycles / 2u) {
+      settled = 1;
       rk__io_publish(d, in, L);
-    const int busy = now - t_work < (uint64_t)d->busy_cycles;
-    if (idle == 8u || (!busy && (idle & 7u) == 0u) || (idle & 63u) == 63u)
       rk__io_control(d, in, L);
-    if (!busy && filled == answered) {
+    } else if ((!busy && (idle & 7u) == 0u) || (idle & 63u) == 63u) {
+      rk__io_control(d, in, L);
+    }
+    if (!busy && !out && filled == handed) {
       sleep_ns = sleep_ns ? sleep_ns * 2u : 256u;
       if (sleep_ns > d->max_sleep_ns)
         sleep_ns = d->max_sleep_ns;
       __nanosleep(sleep_ns);
     }
   }
-  __syncwarp();
-  /* release: handlers leave once they see quit (every message is done) */
   if (threadIdx.x == 0)
-    rk__st_release_cta(&S->quit, 1u);
+    S->quit = 1u;
+  __syncwarp();
+  /* arrive: quit; pairs with the handlers' wait, after which they leave */
+  rk__bar_arrive(RK_BAR_AVAIL, all);
 }
 
 /* Sets up the I/O warp's tables: the output queues, the shared words. */
@@ -767,35 +924,9 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
     O[t].reserved = 0u;
   }
   if (threadIdx.x == 0) {
-    S->avail = 0u;
-    S->done = 0u;
+    S->first = 0u;
+    S->count = 0u;
     S->quit = 0u;
-  }
-}
-
-/* A handler thread waits until message j is in its buffer (returns 1; *a
-** caches the count seen, so a run of buffered messages costs one acquire)
-** or until the I/O warp says every message is done (returns 0). Every
-** handler thread decides alike: quit is set only after the last avail. */
-__device__ __forceinline__ int rk__h_wait(rk_dshared *S, uint32_t j,
-                                          uint32_t *a) {
-  if (*a != j)
-    return 1;
-  for (uint32_t spins = 0;; spins++) {
-    uint32_t v = rk__ld_cta(&S->avail);
-    if (v == j && rk__ld_cta(&S->quit)) /* quit is set after the last avail */
-      v = rk__ld_cta(&S->avail);
-    if (v != j) {
-      /* acquire (the fence after the load that saw v): pairs with the I/O
-      ** warp's release of avail, so messages j .. v - 1 are visible */
-      rk__fence_cta();
-      *a = v;
-      return 1;
-    }
-    if (rk__ld_cta(&S->quit))
-      return 0;
-    if (spins >= 256u)
-      __nanosleep(32);
   }
 }
 
@@ -909,7 +1040,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 913 "bank.rk.cu"
+#line 1044 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -933,7 +1064,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 937 "bank.rk.cu"
+#line 1068 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -950,7 +1081,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 954 "bank.rk.cu"
+#line 1085 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -981,13 +1112,18 @@ static __device__ uint32_t rk_ddispatch_bank_Accounts(rk_dctx *ctx, uint32_t typ
   }
 }
 /* ---- persistent dispatch loop of Accounts (templates/cuda_loop.tmpl) ---- */
-extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *dd) {
+extern "C" __global__ void __launch_bounds__(RK_MAX_THREADS)
+rk_kernel_bank_Accounts(const rk_ddesc *dd) {
   __shared__ rk_dshared S;
-  /* the descriptor in registers: the loop's asm statements clobber memory,
-  ** which would make the compiler load every field again after each */
-  const rk_ddesc D = *dd;
+  /* the descriptor in shared memory: the loop's asm statements clobber
+  ** memory, so the compiler loads fields again after each, and from shared
+  ** memory that is cheap (in registers it held 34 of them all along) */
+  __shared__ rk_ddesc D;
+  if (threadIdx.x == 0)
+    D = *dd;
+  __syncthreads(); /* D is set */
   const rk_ddesc *const d = &D;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0}; /* the I/O warp's; reads 1 */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0}; /* the I/O warp's; polls */
   const uint32_t per = d->req_bytes + d->resp_bytes;
   uint8_t *bufs = d->scratch
                       ? d->scratch + (uint64_t)blockIdx.x * d->nbuf * per
@@ -998,26 +1134,32 @@ extern "C" __global__ void rk_kernel_bank_Accounts(const rk_ddesc *dd) {
   if (threadIdx.x < RK_IO_THREADS) {
     rk__io_loop(d, &S, bufs, &L);
   } else {
-    const uint32_t bmask = d->nbuf - 1u;
-    uint32_t j = 0, a = 0;
-    while (rk__h_wait(&S, j, &a)) {
-      const uint32_t b = j & bmask;
-      uint8_t *req = bufs + (uint64_t)b * per;
-      rk_dctx *ctx = &S.ctx[b];
-      uint8_t *state = 0;
-      if (d->has_state && ctx->actor < d->actors)
-        state = d->states + (uint64_t)ctx->actor * d->state_stride;
-      const uint32_t rt = rk_ddispatch_bank_Accounts(ctx, S.type[b], req, req + d->req_bytes,
-                                      state);
-      rk_sync(); /* (H) message j done in every handler thread, ctx final */
-      if (rk_thread() == 0) {
-        S.rt[b] = rt;
-        /* release: message j's response and ctx (every handler thread's
-        ** writes, ordered by barrier H); pairs with the I/O warp's acquire
-        ** of done (rk__warp_acquire) */
-        rk__st_release_cta(&S.done, j + 1u);
+    const uint32_t bmask = d->nbuf - 1u, all = rk__bar_all();
+    for (;;) {
+      /* (A) wait: a batch (or quit) from the I/O warp; pairs with its
+      ** arrive, after which its buffers, tables and contexts are written */
+      rk__bar_sync(RK_BAR_AVAIL, all);
+      if (S.quit)
+        break;
+      const uint32_t first = S.first, n = S.count;
+      for (uint32_t i = 0; i < n; i++) {
+        if (i)
+          rk_sync(); /* (H) the previous message is done in every handler
+                     ** thread: its state writes before this one's reads */
+        const uint32_t b = (first + i) & bmask;
+        uint8_t *req = bufs + (uint64_t)b * per;
+        rk_dctx *ctx = &S.ctx[b];
+        uint8_t *state = 0;
+        if (d->has_state && ctx->actor < d->actors)
+          state = d->states + (uint64_t)ctx->actor * d->state_stride;
+        const uint32_t rt = rk_ddispatch_bank_Accounts(ctx, S.type[b], req,
+                                        req + d->req_bytes, state);
+        if (rk_thread() == 0)
+          S.rt[b] = rt;
       }
-      j++;
+      /* (D) arrive: the batch is done (every handler thread's writes to
+      ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
+      rk__bar_arrive(RK_BAR_DONE, all);
     }
   }
   __syncthreads(); /* (E) every thread is out of its loop */
