@@ -270,7 +270,8 @@ typedef struct rk_dshared {
   uint32_t first; /* the batch handed over: messages first .. */
   uint32_t count; /* .. first + count - 1 */
   uint32_t quit;  /* 1: there is no batch, the handlers leave */
-  uint32_t reserved;
+  uint32_t hdone; /* first + count of the last batch handler thread 0
+                  ** finished: a hint (atomics), the barrier orders */
   uint64_t corr[RK_NB_MAX];
   uint32_t type[RK_NB_MAX];
   uint32_t size[RK_NB_MAX];
@@ -769,9 +770,17 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
   return 1;
 }
 
+/* Lane 0's look at a shared word the handlers set with an atomic, in
+** every lane. A hint only (whether a barrier wait would return at once):
+** no data hangs off it, the barrier orders the data. */
+__device__ __forceinline__ uint32_t rk__peek(uint32_t *p) {
+  const uint32_t v = threadIdx.x == 0 ? atomicOr(p, 0u) : 0u;
+  return __shfl_sync(0xffffffffu, v, 0);
+}
+
 /* The I/O warp's loop. Each turn: (1) waits for the batch the handlers
-** have when more messages wait for them, or the buffers are full, or the
-** worker is leaving; (2) hands the messages read since over as the next
+** have when it is done, or more messages wait for them, or the buffers
+** are full, or the worker is leaving; (2) hands the messages read since over as the next
 ** batch, and when that is a lone message (a round trip) waits for it at
 ** once, so its answer leaves now; (3) answers what the handlers finished;
 ** (4) reads: a poll step while messages come one at a time, a batch read
@@ -797,8 +806,10 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   for (;;) {
     int work = 0;
     RK_TR(L->tr[6]++; L->tr[7] = rk__clock() - tr0);
-    if (out && (filled != handed || filled - answered == nb || L->exiting)) {
-      rk__bar_sync(RK_BAR_DONE, all); /* (1) */
+    if (out && (filled != handed || filled - answered == nb || L->exiting ||
+                rk__peek(&S->hdone) == handed)) {
+      /* (1) wait: the handlers' writes; pairs with their arrive */
+      rk__bar_sync(RK_BAR_DONE, all);
       out = 0;
       ready = handed;
     }
@@ -927,6 +938,7 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
     S->first = 0u;
     S->count = 0u;
     S->quit = 0u;
+    S->hdone = 0u;
   }
 }
 
@@ -1178,7 +1190,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 1182 "everything.rk.cu"
+#line 1194 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -1191,7 +1203,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 1195 "everything.rk.cu"
+#line 1207 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -1205,7 +1217,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 1209 "everything.rk.cu"
+#line 1221 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1277,6 +1289,8 @@ rk_kernel_test_every_Worker(const rk_ddesc *dd) {
         if (rk_thread() == 0)
           S.rt[b] = rt;
       }
+      if (rk_thread() == 0) /* the hint the I/O warp peeks at (rk__peek) */
+        atomicExch(&S.hdone, first + n);
       /* (D) arrive: the batch is done (every handler thread's writes to
       ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
       rk__bar_arrive(RK_BAR_DONE, all);
@@ -1296,7 +1310,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1300 "everything.rk.cu"
+#line 1314 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1305,7 +1319,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1309 "everything.rk.cu"
+#line 1323 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1377,6 +1391,8 @@ rk_kernel_test_every_Stateless(const rk_ddesc *dd) {
         if (rk_thread() == 0)
           S.rt[b] = rt;
       }
+      if (rk_thread() == 0) /* the hint the I/O warp peeks at (rk__peek) */
+        atomicExch(&S.hdone, first + n);
       /* (D) arrive: the batch is done (every handler thread's writes to
       ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
       rk__bar_arrive(RK_BAR_DONE, all);
@@ -1396,7 +1412,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1400 "everything.rk.cu"
+#line 1416 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1465,6 +1481,8 @@ rk_kernel_test_every_Defaults(const rk_ddesc *dd) {
         if (rk_thread() == 0)
           S.rt[b] = rt;
       }
+      if (rk_thread() == 0) /* the hint the I/O warp peeks at (rk__peek) */
+        atomicExch(&S.hdone, first + n);
       /* (D) arrive: the batch is done (every handler thread's writes to
       ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
       rk__bar_arrive(RK_BAR_DONE, all);

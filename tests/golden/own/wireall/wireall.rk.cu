@@ -270,7 +270,8 @@ typedef struct rk_dshared {
   uint32_t first; /* the batch handed over: messages first .. */
   uint32_t count; /* .. first + count - 1 */
   uint32_t quit;  /* 1: there is no batch, the handlers leave */
-  uint32_t reserved;
+  uint32_t hdone; /* first + count of the last batch handler thread 0
+                  ** finished: a hint (atomics), the barrier orders */
   uint64_t corr[RK_NB_MAX];
   uint32_t type[RK_NB_MAX];
   uint32_t size[RK_NB_MAX];
@@ -769,9 +770,17 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
   return 1;
 }
 
+/* Lane 0's look at a shared word the handlers set with an atomic, in
+** every lane. A hint only (whether a barrier wait would return at once):
+** no data hangs off it, the barrier orders the data. */
+__device__ __forceinline__ uint32_t rk__peek(uint32_t *p) {
+  const uint32_t v = threadIdx.x == 0 ? atomicOr(p, 0u) : 0u;
+  return __shfl_sync(0xffffffffu, v, 0);
+}
+
 /* The I/O warp's loop. Each turn: (1) waits for the batch the handlers
-** have when more messages wait for them, or the buffers are full, or the
-** worker is leaving; (2) hands the messages read since over as the next
+** have when it is done, or more messages wait for them, or the buffers
+** are full, or the worker is leaving; (2) hands the messages read since over as the next
 ** batch, and when that is a lone message (a round trip) waits for it at
 ** once, so its answer leaves now; (3) answers what the handlers finished;
 ** (4) reads: a poll step while messages come one at a time, a batch read
@@ -797,8 +806,10 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   for (;;) {
     int work = 0;
     RK_TR(L->tr[6]++; L->tr[7] = rk__clock() - tr0);
-    if (out && (filled != handed || filled - answered == nb || L->exiting)) {
-      rk__bar_sync(RK_BAR_DONE, all); /* (1) */
+    if (out && (filled != handed || filled - answered == nb || L->exiting ||
+                rk__peek(&S->hdone) == handed)) {
+      /* (1) wait: the handlers' writes; pairs with their arrive */
+      rk__bar_sync(RK_BAR_DONE, all);
       out = 0;
       ready = handed;
     }
@@ -927,6 +938,7 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
     S->first = 0u;
     S->count = 0u;
     S->quit = 0u;
+    S->hdone = 0u;
   }
 }
 
