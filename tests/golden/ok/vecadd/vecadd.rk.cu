@@ -276,6 +276,9 @@ typedef struct rk_dshared {
   uint32_t type[RK_NB_MAX];
   uint32_t size[RK_NB_MAX];
   uint32_t rt[RK_NB_MAX];   /* the dispatch's result */
+  uint32_t tail[RK_NB_MAX]; /* a request longer than the window: its LL
+                            ** chunks in all (the handlers copy the rest) */
+  uint32_t lpos[RK_NB_MAX]; /* with tail: its input position (low bits) */
   rk_dctx ctx[RK_NB_MAX];
   uint8_t ord[32];          /* I/O warp only: the buffers of a run of answers */
 } rk_dshared;
@@ -285,6 +288,9 @@ typedef struct rk_dshared {
 typedef struct rk_dlead {
   uint64_t pos;        /* next input position to read */
   uint64_t head_pub;   /* cons_head last published */
+  uint64_t freed;      /* input slots below it may be reused: their
+                       ** messages are handled (a handler may still read
+                       ** the slot of a long request, rk__h_tail) */
   uint64_t handled, replied, failed, beat;
   uint32_t active;     /* last control word seen */
   uint32_t since_ctl;  /* messages since control was read */
@@ -338,15 +344,15 @@ __device__ __forceinline__ void rk__io_publish(const rk_ddesc *d, const rk_dlane
   __syncwarp();
   if (threadIdx.x == 0) {
     uint8_t *w = d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES;
-    if (L->head_pub != L->pos)
-      rk__st_release_u64(in->base + RK_RING_OFF_CONS_HEAD, L->pos);
+    if (L->head_pub != L->freed)
+      rk__st_release_u64(in->base + RK_RING_OFF_CONS_HEAD, L->freed);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
     RK_TR(for (uint32_t i = 0; i < 10u; i++) rk__st_relaxed_u64(
               w + RK_WSTAT_OFF_TRACE + 8u * i, L->tr[i]));
   }
-  L->head_pub = L->pos;
+  L->head_pub = L->freed;
 }
 
 /* The heartbeat (lane 0; relaxed: a counter the watchdog compares). */
@@ -409,30 +415,35 @@ __device__ __forceinline__ void rk__io_control(const rk_ddesc *d,
     L->exiting = 1u;
 }
 
-/* The I/O warp copies chunks from .. all - 1 of the LL slot (a request
-** longer than the window) into req, RK_IO_UNROLL loads in flight per lane,
-** waiting for each chunk until valid (its sender is writing it now). */
-static __device__ __noinline__ void rk__io_tail(const uint8_t *slot,
-                                                uint32_t f, uint8_t *req,
-                                                uint32_t from, uint32_t all,
-                                                const uint8_t *ctl) {
-  const uint32_t lane = threadIdx.x;
-  for (uint32_t k0 = from; k0 < all; k0 += 32u * RK_IO_UNROLL) {
+/* The handler threads copy chunks cpm .. all - 1 of the LL slot of buffer
+** b's request (longer than the window) into req, RK_IO_UNROLL loads in
+** flight per thread, waiting for each chunk until valid (its sender may be
+** writing it now). The slot stays the message's until it is handled
+** (L->freed). Every handler thread calls it; rk_sync() after. */
+static __device__ __noinline__ void rk__h_tail(const rk_ddesc *d,
+                                               const rk_dshared *S,
+                                               uint32_t b, uint8_t *req) {
+  const rk_dlane *in = &d->in[blockIdx.x];
+  const uint32_t lp = S->lpos[b], all = S->tail[b];
+  const uint8_t *slot = in->base + RK_RING_HDR_BYTES +
+                        (uint64_t)(lp & in->mask) * in->slot_bytes;
+  const uint32_t f = RK_LL_FLAG(lp), me = rk_thread(), nt = rk_threads();
+  for (uint32_t k0 = d->ll_win / 2u; k0 < all; k0 += nt * RK_IO_UNROLL) {
     uint64_t w2[RK_IO_UNROLL][2];
 #pragma unroll
     for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-      const uint32_t k = k0 + u * 32u + lane;
+      const uint32_t k = k0 + u * nt + me;
       if (k < all)
         rk__ll_ld(slot + 16u * k, w2[u]);
     }
 #pragma unroll
     for (uint32_t u = 0; u < RK_IO_UNROLL; u++) {
-      const uint32_t k = k0 + u * 32u + lane;
+      const uint32_t k = k0 + u * nt + me;
       if (k >= all)
         continue;
       for (uint32_t spins = 1; !rk__ll_ok(w2[u], f); spins++) {
         if ((spins & 1023u) == 0u &&
-            *(volatile const uint32_t *)(ctl + RK_CTL_OFF_ABORT))
+            *(volatile const uint32_t *)(d->ctl + RK_CTL_OFF_ABORT))
           break; /* told to abort: the message is dropped with the rest */
         __nanosleep(64);
         rk__ll_ld(slot + 16u * k, w2[u]);
@@ -586,16 +597,16 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
 
 /* Messages first .. first + n - 1 (read from position pos) made ready for
 ** the handlers: contexts set, responses zeroed (the dispatch applies the
-** defaults), and the rest of a request longer than the window copied. */
+** defaults), and a request longer than the window marked, for its
+** handler threads to copy the rest (rk__h_tail: there are more of them,
+** and each keeps RK_IO_UNROLL loads in flight too). */
 __device__ __forceinline__ void rk__io_setup(const rk_ddesc *d,
-                                             const rk_dlane *in,
                                              rk_dshared *S, uint8_t *bufs,
                                              uint64_t pos, uint32_t first,
                                              uint32_t n) {
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t per = d->req_bytes + d->resp_bytes, cpm = d->ll_win / 2u;
   __syncwarp(); /* every lane's header words are in S */
-  uint32_t tails = 0;
   if (lane < n) {
     const uint32_t b = (first + lane) & bmask;
     S->ctx[b].worker = blockIdx.x;
@@ -603,29 +614,20 @@ __device__ __forceinline__ void rk__io_setup(const rk_ddesc *d,
     S->ctx[b].fail_code = 0;
     uint32_t size = S->size[b];
     size = size < d->req_bytes ? size : d->req_bytes;
-    tails = RK_LL_WORDS(size) / 2u > cpm;
+    const uint32_t all = RK_LL_WORDS(size) / 2u;
+    S->tail[b] = all > cpm ? all : 0u;
+    S->lpos[b] = (uint32_t)(pos + lane);
   }
-  tails = __ballot_sync(0xffffffffu, tails);
   const uint32_t r16 = d->resp_bytes / 16u;
   if (r16) {
     const uint32_t sq = 32u / r16, sr = 32u % r16;
     for (uint32_t q = lane / r16, k = lane % r16; q < n;
-         rk__step(&q, &k, sq, sr, r16))
-    {
+         rk__step(&q, &k, sq, sr, r16)) {
       uint64_t *z = (uint64_t *)(bufs + (uint64_t)((first + q) & bmask) * per +
                                  d->req_bytes + 16u * k);
       z[0] = 0u;
       z[1] = 0u;
     }
-  }
-  while (tails) { /* rare: out of line */
-    const uint32_t m = (uint32_t)__ffs(tails) - 1u;
-    tails &= tails - 1u;
-    const uint32_t b = (first + m) & bmask;
-    uint32_t size = S->size[b];
-    size = size < d->req_bytes ? size : d->req_bytes;
-    rk__io_tail(rk__slot(in, pos + m), RK_LL_FLAG(pos + m),
-                bufs + (uint64_t)b * per, cpm, RK_LL_WORDS(size) / 2u, d->ctl);
   }
   __syncwarp();
 }
@@ -721,7 +723,7 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
       const uint64_t last = opos + c - 1u;
       if (last - o->head > (uint64_t)o->mask) { /* full: wait (out of line) */
         const uint64_t head = rk__io_room(
-            o->base, o->mask, last, d->ctl, in->base, L->pos,
+            o->base, o->mask, last, d->ctl, in->base, L->freed,
             d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES, L->beat);
         if (head == ~(uint64_t)0)
           return 0;
@@ -842,6 +844,10 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       RK_TR(L->tr[4] += rk__clock() - ta; L->tr[5] += ready - answered);
       answered = ready;
       work = 1;
+      /* free slots now and then while busy, so producers never stall */
+      L->freed = L->pos - (filled - ready);
+      if (L->freed - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
+        rk__io_publish(d, in, L);
     }
     if (L->exiting && !out && filled == handed)
       break; /* everything read is answered */
@@ -859,7 +865,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         RK_TR(L->tr[8] += rk__clock() - tf; L->tr[9]++);
       }
       if (got) {
-        rk__io_setup(d, in, S, bufs, L->pos, filled, got);
+        rk__io_setup(d, S, bufs, L->pos, filled, got);
         filled += got;
         L->pos += got;
         /* queued messages: a batch read came back full right after work,
@@ -869,9 +875,6 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
                       : got;
         L->since_ctl += got;
         work = 1;
-        /* free slots now and then while busy, so producers never stall */
-        if (L->pos - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
-          rk__io_publish(d, in, L);
       } else {
         L->hits = 1u;
       }
@@ -947,7 +950,8 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
 ** after every thread of the block left its loop. */
 __device__ __forceinline__ void rk__io_exit(const rk_ddesc *d, rk_dlead *L) {
   uint8_t *w = d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES;
-  rk__st_release_u64(d->in[blockIdx.x].base + RK_RING_OFF_CONS_HEAD, L->pos);
+  rk__st_release_u64(d->in[blockIdx.x].base + RK_RING_OFF_CONS_HEAD,
+                     L->freed);
   rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
   rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
   rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
@@ -1026,7 +1030,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1030 "vecadd.rk.cu"
+#line 1034 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1061,7 +1065,7 @@ rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *dd) {
     D = *dd;
   __syncthreads(); /* D is set */
   const rk_ddesc *const d = &D;
-  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0}; /* the I/O warp's; polls */
+  rk_dlead L = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}; /* the I/O warp's; polls */
   const uint32_t per = d->req_bytes + d->resp_bytes;
   uint8_t *bufs = d->scratch
                       ? d->scratch + (uint64_t)blockIdx.x * d->nbuf * per
@@ -1086,6 +1090,10 @@ rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
+        if (S.tail[b]) { /* a request longer than the window (rare) */
+          rk__h_tail(d, &S, b, req);
+          rk_sync(); /* (T) every thread's part of the request is in */
+        }
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)
