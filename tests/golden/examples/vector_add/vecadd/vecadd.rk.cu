@@ -296,6 +296,7 @@ typedef struct rk_dlead {
   uint32_t since_ctl;  /* messages since control was read */
   uint32_t hits;       /* messages the next read asks for (1: poll) */
   uint32_t exiting;    /* 1: leave once the buffered messages are done */
+  uint32_t ctl[4];     /* lane 0: the control words, loading (rk__io_control) */
   uint64_t tr[10];     /* RK_TRACE: phase times (rk__io_loop) */
 } rk_dlead;
 
@@ -364,52 +365,56 @@ __device__ __forceinline__ void rk__io_beat(const rk_ddesc *d, rk_dlead *L) {
 }
 
 /* Lane 0 looks at the control words (one 16-byte load: active, stop,
-** abort; relaxed for active and abort, no data hangs off them). A stop seen
-** is loaded again with acquire: the host stores stop with a release after
-** every send it accepted was published, so a lane whose next message is
-** not there after that load is empty for good (a whole window of LL words
-** is checked: a sender stalled half-way counts as never sent). Sets
-** L->active and, when the worker must leave (abort, or stop with nothing
-** left), L->exiting, in every lane. */
-/* Out of line (as the other rare paths: rk__io_tail, rk__io_room): the
-** loop that runs every turn stays small in the instruction cache. Returns
-** active | leave << 1 in every lane. */
-static __device__ __noinline__ uint32_t rk__io_control_slow(
-    const uint8_t *ctl, const uint8_t *slot, uint64_t pos, uint32_t ll_win) {
-  uint32_t active = 0, leave = 0;
-  if (threadIdx.x == 0) {
-    uint32_t c[4];
-    asm volatile("ld.volatile.global.v4.u32 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
-                 : "l"(ctl) : "memory");
-    active = c[RK_CTL_OFF_ACTIVE / 4u];
-    if (c[RK_CTL_OFF_ABORT / 4u]) {
-      leave = 1u;
-    } else if (c[RK_CTL_OFF_STOP / 4u]) {
-      /* acquire: pairs with the host's release of stop (see above) */
-      (void)rk__ld_acquire_u32(ctl + RK_CTL_OFF_STOP);
-      leave = 1u;
-      if (active) { /* terminate while deactivated leaves the queue */
-        const uint32_t f = RK_LL_FLAG(pos);
-        uint32_t i = 0;
-        for (; i < ll_win; i += 2u) {
-          uint64_t w[2];
-          rk__ll_ld(slot + 8u * i, w);
-          if (!rk__ll_ok(w, f))
-            break;
-        }
-        leave = i < ll_win;
-      }
-    }
+** abort; relaxed for active and abort, no data hangs off them). The look
+** is split in two so the loop never waits a bus round trip for it: each
+** call takes the words its previous call loaded (L->ctl, lane 0's
+** registers, in flight meanwhile) and issues the next load; a change is
+** seen by the second call after it. A stop seen is loaded again with
+** acquire (rk__io_stop, out of line as the other rare paths): the host
+** stores stop with a release after every send it accepted was published,
+** so a lane whose next message is not there after that load is empty for
+** good (a whole window of LL words is checked: a sender stalled half-way
+** counts as never sent). Sets L->active and, when the worker must leave
+** (abort, or stop with nothing left), L->exiting, in every lane. */
+static __device__ __noinline__ uint32_t rk__io_stop(const uint8_t *ctl,
+                                                    const uint8_t *slot,
+                                                    uint64_t pos,
+                                                    uint32_t ll_win,
+                                                    uint32_t active) {
+  /* acquire: pairs with the host's release of stop (see above) */
+  (void)rk__ld_acquire_u32(ctl + RK_CTL_OFF_STOP);
+  if (!active) /* terminate while deactivated leaves the queue */
+    return 1u;
+  const uint32_t f = RK_LL_FLAG(pos);
+  uint32_t i = 0;
+  for (; i < ll_win; i += 2u) {
+    uint64_t w[2];
+    rk__ll_ld(slot + 8u * i, w);
+    if (!rk__ll_ok(w, f))
+      break;
   }
-  return __shfl_sync(0xffffffffu, (active ? 1u : 0u) | leave << 1, 0);
+  return i < ll_win;
 }
 __device__ __forceinline__ void rk__io_control(const rk_ddesc *d,
                                                const rk_dlane *in,
                                                rk_dlead *L) {
   L->since_ctl = 0;
-  const uint32_t r =
-      rk__io_control_slow(d->ctl, rk__slot(in, L->pos), L->pos, d->ll_win);
+  uint32_t r = 0;
+  if (threadIdx.x == 0) {
+    const uint32_t active = L->ctl[RK_CTL_OFF_ACTIVE / 4u];
+    uint32_t leave = 0;
+    if (L->ctl[RK_CTL_OFF_ABORT / 4u])
+      leave = 1u;
+    else if (L->ctl[RK_CTL_OFF_STOP / 4u])
+      leave = rk__io_stop(d->ctl, rk__slot(in, L->pos), L->pos, d->ll_win,
+                          active);
+    r = (active ? 1u : 0u) | leave << 1;
+    asm volatile("ld.volatile.global.v4.u32 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(L->ctl[0]), "=r"(L->ctl[1]), "=r"(L->ctl[2]),
+                   "=r"(L->ctl[3])
+                 : "l"(d->ctl) : "memory");
+  }
+  r = __shfl_sync(0xffffffffu, r, 0);
   L->active = r & 1u;
   if (r & 2u)
     L->exiting = 1u;
@@ -803,7 +808,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   uint32_t filled = 0, handed = 0, ready = 0, answered = 0, out = 0;
   uint32_t idle = 0, sleep_ns = 0, beat_ready = 0, settled = 0;
   uint64_t t_work = rk__clock(), t_beat = t_work;
-  rk__io_control(d, in, L);
+  rk__io_control(d, in, L); /* the first load ... */
+  rk__io_control(d, in, L); /* ... and its words */
   RK_TR(const uint64_t tr0 = rk__clock());
   for (;;) {
     int work = 0;
@@ -1013,7 +1019,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1017 "vecadd.rk.cu"
+#line 1023 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
