@@ -460,6 +460,17 @@ static __device__ __noinline__ void rk__h_tail(const rk_ddesc *d,
   }
 }
 
+/* Before the dispatch of buffer b's message, in every handler thread: the
+** rest of a request longer than the window (rare) copied in. */
+__device__ __forceinline__ void rk__h_request(const rk_ddesc *d,
+                                              const rk_dshared *S, uint32_t b,
+                                              uint8_t *req) {
+  if (S->tail[b]) {
+    rk__h_tail(d, S, b, req);
+    rk_sync(); /* (T) every thread's part of the request is in */
+  }
+}
+
 /* Chunk k (LL words 2k and 2k + 1, data w) of a message into buffer b: the
 ** header words (corr lo, corr hi, type, actor, code, size: ring.h) go to
 ** the shared tables, the payload into the request buffer. */
@@ -1200,7 +1211,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 1204 "everything.rk.cu"
+#line 1215 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -1213,7 +1224,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 1217 "everything.rk.cu"
+#line 1228 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -1227,7 +1238,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 1231 "everything.rk.cu"
+#line 1242 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1290,10 +1301,7 @@ rk_kernel_test_every_Worker(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)
@@ -1324,7 +1332,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1328 "everything.rk.cu"
+#line 1336 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1333,7 +1341,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1337 "everything.rk.cu"
+#line 1345 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1396,10 +1404,7 @@ rk_kernel_test_every_Stateless(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)
@@ -1430,7 +1435,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1434 "everything.rk.cu"
+#line 1439 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1490,10 +1495,7 @@ rk_kernel_test_every_Defaults(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)

@@ -460,6 +460,17 @@ static __device__ __noinline__ void rk__h_tail(const rk_ddesc *d,
   }
 }
 
+/* Before the dispatch of buffer b's message, in every handler thread: the
+** rest of a request longer than the window (rare) copied in. */
+__device__ __forceinline__ void rk__h_request(const rk_ddesc *d,
+                                              const rk_dshared *S, uint32_t b,
+                                              uint8_t *req) {
+  if (S->tail[b]) {
+    rk__h_tail(d, S, b, req);
+    rk_sync(); /* (T) every thread's part of the request is in */
+  }
+}
+
 /* Chunk k (LL words 2k and 2k + 1, data w) of a message into buffer b: the
 ** header words (corr lo, corr hi, type, actor, code, size: ring.h) go to
 ** the shared tables, the payload into the request buffer. */
@@ -1104,10 +1115,7 @@ rk_kernel_edge_cases_Idle(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)
@@ -1138,7 +1146,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 1142 "edges.rk.cu"
+#line 1150 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -1148,7 +1156,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 1152 "edges.rk.cu"
+#line 1160 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1210,10 +1218,7 @@ rk_kernel_edge_cases_Sink(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)
@@ -1244,7 +1249,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 1248 "edges.rk.cu"
+#line 1253 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -1254,7 +1259,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 1258 "edges.rk.cu"
+#line 1263 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1318,10 +1323,7 @@ rk_kernel_edge_cases_Echo(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)

@@ -460,6 +460,17 @@ static __device__ __noinline__ void rk__h_tail(const rk_ddesc *d,
   }
 }
 
+/* Before the dispatch of buffer b's message, in every handler thread: the
+** rest of a request longer than the window (rare) copied in. */
+__device__ __forceinline__ void rk__h_request(const rk_ddesc *d,
+                                              const rk_dshared *S, uint32_t b,
+                                              uint8_t *req) {
+  if (S->tail[b]) {
+    rk__h_tail(d, S, b, req);
+    rk_sync(); /* (T) every thread's part of the request is in */
+  }
+}
+
 /* Chunk k (LL words 2k and 2k + 1, data w) of a message into buffer b: the
 ** header words (corr lo, corr hi, type, actor, code, size: ring.h) go to
 ** the shared tables, the payload into the request buffer. */

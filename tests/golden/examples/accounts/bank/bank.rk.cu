@@ -460,6 +460,17 @@ static __device__ __noinline__ void rk__h_tail(const rk_ddesc *d,
   }
 }
 
+/* Before the dispatch of buffer b's message, in every handler thread: the
+** rest of a request longer than the window (rare) copied in. */
+__device__ __forceinline__ void rk__h_request(const rk_ddesc *d,
+                                              const rk_dshared *S, uint32_t b,
+                                              uint8_t *req) {
+  if (S->tail[b]) {
+    rk__h_tail(d, S, b, req);
+    rk_sync(); /* (T) every thread's part of the request is in */
+  }
+}
+
 /* Chunk k (LL words 2k and 2k + 1, data w) of a message into buffer b: the
 ** header words (corr lo, corr hi, type, actor, code, size: ring.h) go to
 ** the shared tables, the payload into the request buffer. */
@@ -1062,7 +1073,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       state->ops++;
     }
   
-#line 1066 "bank.rk.cu"
+#line 1077 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -1086,7 +1097,7 @@ static __device__ void rk_h_bank_Accounts_Withdraw(rk_dctx *ctx, const bank_With
       }
     }
   
-#line 1090 "bank.rk.cu"
+#line 1101 "bank.rk.cu"
 }
 
 static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -1103,7 +1114,7 @@ static __device__ void rk_h_bank_Accounts_GetBalance(rk_dctx *ctx, const bank_Ge
       b->ops = state->ops;
     }
   
-#line 1107 "bank.rk.cu"
+#line 1118 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1170,10 +1181,7 @@ rk_kernel_bank_Accounts(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)

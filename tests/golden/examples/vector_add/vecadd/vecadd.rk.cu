@@ -460,6 +460,17 @@ static __device__ __noinline__ void rk__h_tail(const rk_ddesc *d,
   }
 }
 
+/* Before the dispatch of buffer b's message, in every handler thread: the
+** rest of a request longer than the window (rare) copied in. */
+__device__ __forceinline__ void rk__h_request(const rk_ddesc *d,
+                                              const rk_dshared *S, uint32_t b,
+                                              uint8_t *req) {
+  if (S->tail[b]) {
+    rk__h_tail(d, S, b, req);
+    rk_sync(); /* (T) every thread's part of the request is in */
+  }
+}
+
 /* Chunk k (LL words 2k and 2k + 1, data w) of a message into buffer b: the
 ** header words (corr lo, corr hi, type, actor, code, size: ring.h) go to
 ** the shared tables, the payload into the request buffer. */
@@ -1019,7 +1030,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1023 "vecadd.rk.cu"
+#line 1034 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1079,10 +1090,7 @@ rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *dd) {
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
         uint8_t *req = bufs + (uint64_t)b * per;
-        if (S.tail[b]) { /* a request longer than the window (rare) */
-          rk__h_tail(d, &S, b, req);
-          rk_sync(); /* (T) every thread's part of the request is in */
-        }
+        rk__h_request(d, &S, b, req);
         rk_dctx *ctx = &S.ctx[b];
         uint8_t *state = 0;
         if (d->has_state && ctx->actor < d->actors)
