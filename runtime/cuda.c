@@ -32,11 +32,11 @@ typedef struct rk_ddesc_h {
   uint32_t ll_win, nbuf, buf_off, beat_cycles;
   uint64_t wstat, ctl, exited, states, scratch, state_stride;
   uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes,
-      busy_cycles, max_sleep_ns, poll_gap, reserved;
+      busy_cycles, max_sleep_ns;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
-_Static_assert(sizeof(rk_ddesc_h) == 136, "rk_ddesc mirror");
+_Static_assert(sizeof(rk_ddesc_h) == 128, "rk_ddesc mirror");
 _Static_assert(offsetof(rk_ddesc_h, ll_win) == 32, "rk_ddesc.ll_win");
 _Static_assert(offsetof(rk_ddesc_h, wstat) == 48, "rk_ddesc.wstat");
 _Static_assert(offsetof(rk_ddesc_h, exited) == 64, "rk_ddesc.exited");
@@ -44,7 +44,6 @@ _Static_assert(offsetof(rk_ddesc_h, state_stride) == 88, "rk_ddesc.stride");
 _Static_assert(offsetof(rk_ddesc_h, grid) == 96, "rk_ddesc.grid");
 _Static_assert(offsetof(rk_ddesc_h, req_bytes) == 112, "rk_ddesc.req_bytes");
 _Static_assert(offsetof(rk_ddesc_h, max_sleep_ns) == 124, "rk_ddesc.sleep");
-_Static_assert(offsetof(rk_ddesc_h, poll_gap) == 128, "rk_ddesc.poll_gap");
 /* the prelude's RK_WSTAT_* and RK_CTL_* offsets */
 _Static_assert(sizeof(rk_worker_status) == 128, "RK_WSTAT_BYTES");
 _Static_assert(offsetof(rk_worker_status, heartbeat) == 24, "heartbeat");
@@ -835,11 +834,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
       .busy_cycles = ns_to_cycles(c->d, env_u32("RK_CUDA_BUSY_NS", 200000u)),
-      .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u),
-      /* the lone-message polls in flight (the prelude's RK_POLLS, 3) are
-      ** issued this far apart: about a third of a poll's bus round trip
-      ** (1.3 us on the H200), so a message waits about a gap to be seen */
-      .poll_gap = ns_to_cycles(c->d, env_u32("RK_CUDA_POLL_GAP_NS", 400u))};
+      .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u)};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
 

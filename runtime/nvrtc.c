@@ -232,9 +232,13 @@ void rk__nvrtc_options(int arch, char *buf, size_t cap) {
   /* RK_CUDA_TRACE=1: the loop times its phases (prelude, RK_TRACE) and
   ** the runtime logs them at join; a different image, cached apart. */
   const char *tr = getenv("RK_CUDA_TRACE");
-  snprintf(buf, cap, "--gpu-architecture=%s_%d\n-std=c++17\n-DRK_NVRTC=1%s",
+  /* RK_CUDA_LINEINFO=1: line tables in the image, so compute-sanitizer
+  ** names source lines (also cached apart) */
+  const char *li = getenv("RK_CUDA_LINEINFO");
+  snprintf(buf, cap, "--gpu-architecture=%s_%d\n-std=c++17\n-DRK_NVRTC=1%s%s",
            ptx ? "compute" : "sm", a,
-           tr && *tr && strcmp(tr, "0") ? "\n-DRK_TRACE=1" : "");
+           tr && *tr && strcmp(tr, "0") ? "\n-DRK_TRACE=1" : "",
+           li && *li && strcmp(li, "0") ? "\n-lineinfo" : "");
 }
 
 /* Copies the program's log into a malloc'ed string ("" on any failure). */

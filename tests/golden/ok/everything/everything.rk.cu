@@ -145,10 +145,8 @@ typedef struct rk_ddesc {
   uint32_t resp_bytes;       /* 116: response buffer, multiple of 16 */
   uint32_t busy_cycles;      /* 120: polling without sleep after work */
   uint32_t max_sleep_ns;     /* 124: longest idle sleep */
-  uint32_t poll_gap;         /* 128: SM cycles between the issues of polls */
-  uint32_t reserved;         /* 132 */
 } rk_ddesc;
-static_assert(sizeof(rk_ddesc) == 136, "rk_ddesc mirrors runtime/cuda.c");
+static_assert(sizeof(rk_ddesc) == 128, "rk_ddesc mirrors runtime/cuda.c");
 static_assert(sizeof(rk_dlane) == 16, "rk_dlane mirrors runtime/cuda.c");
 
 /* Dynamic shared memory: the output table (rk_dout[n_out]), then the
@@ -175,12 +173,17 @@ extern __shared__ uint64_t rk__smem[];
 **  - control words and exit marks, said where they are used.
 ** Inside the block, the I/O warp and the handler threads hand batches of
 ** messages over through shared memory with two named barriers of the whole
-** block (rk__bar_*): the I/O warp fills buffers and arrives at RK_BAR_AVAIL,
-** which the handlers wait on; the handlers arrive at RK_BAR_DONE after the
-** batch, which the I/O warp waits on. An arrive synchronizes with the wait
-** of the same barrier (PTX memory model: like a release/acquire pair at CTA
-** scope), so no flag and no fence is needed, and compute-sanitizer's
-** racecheck sees the ordering. One batch is with the handlers at a time. */
+** block (rk__bar_sync): the I/O warp fills buffers, then both wait at
+** RK_BAR_AVAIL; the handlers run the batch, then both wait at RK_BAR_DONE.
+** A barrier orders every participant's accesses before it against every
+** participant's after it (PTX memory model), so no flag and no fence is
+** needed, and compute-sanitizer's racecheck sees the ordering. Neither
+** side loses by waiting: the handlers have nothing else to do, and the I/O
+** warp goes to RK_BAR_DONE only once the batch is done (a hint: S.hdone) or
+** it has nothing else to do, and to RK_BAR_AVAIL only when the handlers
+** are free. (bar.arrive would order as much, PTX 8.x: "a bar.arrive
+** synchronizes with a bar.sync on the same barrier", but racecheck reported
+** every buffer handed over that way as a race.) */
 
 __device__ __forceinline__ uint64_t rk__ld_acquire_u64(const void *p) {
   uint64_t v;
@@ -211,16 +214,13 @@ __device__ __forceinline__ void rk__st_relaxed_u64(void *p, uint64_t v) {
 /* Named barriers of the whole block (the I/O warp and every handler
 ** warp; counts are in threads, whole warps). Barrier 0 is __syncthreads,
 ** 1 is rk_sync (handler threads alone). */
-#define RK_BAR_AVAIL 2u /* I/O warp arrives: a batch (or quit) is published */
-#define RK_BAR_DONE 3u  /* handlers arrive: the batch is handled */
+#define RK_BAR_AVAIL 2u /* a batch (or quit) is in shared memory */
+#define RK_BAR_DONE 3u  /* the batch is handled */
 __device__ __forceinline__ uint32_t rk__bar_all(void) {
   return RK_IO_THREADS + ((blockDim.x - RK_IO_THREADS + 31u) & ~31u);
 }
 __device__ __forceinline__ void rk__bar_sync(uint32_t id, uint32_t n) {
   asm volatile("bar.sync %0, %1;" :: "r"(id), "r"(n) : "memory");
-}
-__device__ __forceinline__ void rk__bar_arrive(uint32_t id, uint32_t n) {
-  asm volatile("bar.arrive %0, %1;" :: "r"(id), "r"(n) : "memory");
 }
 /* One 16-byte chunk (two LL words) of host memory, each word whole. */
 __device__ __forceinline__ void rk__ll_ld(const void *p, uint64_t *w) {
@@ -247,10 +247,10 @@ __device__ __forceinline__ uint64_t rk__clock(void) {
 /* Message buffers per worker at most, and the loads each I/O lane keeps in
 ** flight when it reads a batch (RK_IO_UNROLL x 16 bytes: a load of mapped
 ** host memory is a bus round trip, so a batch's loads are issued
-** together: 128 chunks a round for the warp, as many as 128 registers a
-** thread allow, see RK_MAX_THREADS). */
+** together: 256 chunks a round for the warp, within the 128 registers a
+** thread may have, see RK_MAX_THREADS). */
 #define RK_NB_MAX 64u
-#define RK_IO_UNROLL 4u
+#define RK_IO_UNROLL 8u
 
 /* One output queue of this worker (dynamic shared memory, I/O warp only). */
 typedef struct rk_dout {
@@ -495,65 +495,26 @@ __device__ __forceinline__ void rk__io_chunk(const rk_ddesc *d,
   }
 }
 
-/* The poll of a lone message: RK_POLLS (3) loads of the window at L->pos
-** in flight at once, issued d->poll_gap cycles apart (lane k < cpm loads
-** chunk k), so a message is seen about a gap after it lands instead of up
-** to a whole bus round trip later (one load at a time: the floor's poll).
-** The loads stay in flight across the loop's other work: the SM waits for
-** a load only where its register is read, and w0..w2 are read only when
-** their turn comes; t0..t2 say which position each was issued for (a poll
-** issued before the last message was taken is stale, and misses). */
-#define RK_POLLS 3u
-typedef struct rk_dpoll {
-  uint64_t w0[2], w1[2], w2[2];
-  uint64_t t0, t1, t2;
-  uint64_t issued; /* clock of the last issue */
-  uint32_t ph;     /* the oldest: the one read next */
-} rk_dpoll;
-
-/* One poll step on poll w (issued for position *t): reads it (the SM waits
-** here until it is back), and when it holds the whole window of position
-** pos decodes it into buffer first; then, d->poll_gap cycles after the
-** last issue, issues it again, for the next position after a hit. Each of
-** the three registers gets its own copy of this code (rk__io_poll), so no
-** step reads a poll that is not its turn: the copies cannot be merged into
-** one predicated sequence that would wait for all three loads, as each
-** holds a loop (the gap) between its read and its issue. Returns 1 on a
-** hit, in every lane. */
-__device__ __forceinline__ uint32_t rk__io_poll_one(
-    const rk_ddesc *d, const rk_dlane *in, rk_dshared *S, uint8_t *bufs,
-    uint64_t *w, uint64_t *t, uint64_t *issued, uint64_t pos,
-    uint32_t first) {
-  const uint32_t lane = threadIdx.x, cpm = d->ll_win / 2u;
-  const int ok = lane >= cpm || (*t == pos && rk__ll_ok(w, RK_LL_FLAG(pos)));
-  const uint32_t got = __all_sync(0xffffffffu, ok) ? 1u : 0u;
-  if (got && lane < cpm)
-    rk__io_chunk(d, S, bufs, first & (d->nbuf - 1u), lane, w);
-  while (rk__clock() - *issued < (uint64_t)d->poll_gap) {
-  }
-  const uint64_t next = pos + got;
-  if (lane < cpm)
-    rk__ll_ld(rk__slot(in, next) + 16u * lane, w);
-  *t = next;
-  *issued = rk__clock();
-  return got;
-}
+/* The poll of a lone message: one load of the window at pos (lane k < cpm
+** loads chunk k); when it holds the whole window of position pos, decodes
+** it into buffer first and returns 1 (in every lane). One poll at a time,
+** waited for here: a load still in flight would hold back whatever the
+** loop does next (the SM tracks loads with a few shared scoreboards, and
+** ptxas gave three staggered polls one scoreboard that the handover and
+** the answer then waited on: round trip p50 8.7 us against 6.1). */
 __device__ __forceinline__ uint32_t rk__io_poll(const rk_ddesc *d,
                                                 const rk_dlane *in,
                                                 rk_dshared *S, uint8_t *bufs,
-                                                rk_dpoll *P, uint64_t pos,
+                                                uint64_t pos,
                                                 uint32_t first) {
-  uint32_t got;
-  if (P->ph == 0u) {
-    got = rk__io_poll_one(d, in, S, bufs, P->w0, &P->t0, &P->issued, pos, first);
-    P->ph = 1u;
-  } else if (P->ph == 1u) {
-    got = rk__io_poll_one(d, in, S, bufs, P->w1, &P->t1, &P->issued, pos, first);
-    P->ph = 2u;
-  } else {
-    got = rk__io_poll_one(d, in, S, bufs, P->w2, &P->t2, &P->issued, pos, first);
-    P->ph = 0u;
-  }
+  const uint32_t lane = threadIdx.x, cpm = d->ll_win / 2u;
+  uint64_t w[2] = {0u, 0u};
+  if (lane < cpm)
+    rk__ll_ld(rk__slot(in, pos) + 16u * lane, w);
+  const int ok = lane >= cpm || rk__ll_ok(w, RK_LL_FLAG(pos));
+  const uint32_t got = __all_sync(0xffffffffu, ok) ? 1u : 0u;
+  if (got && lane < cpm)
+    rk__io_chunk(d, S, bufs, first & (d->nbuf - 1u), lane, w);
   return got;
 }
 
@@ -814,8 +775,6 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   const rk_dlane lane_in = d->in[blockIdx.x]; /* in registers, as d */
   const rk_dlane *const in = &lane_in;
   const uint32_t nb = d->nbuf, burst = d->nbuf / 2u, all = rk__bar_all();
-  rk_dpoll P = {{0u, 0u}, {0u, 0u}, {0u, 0u}, ~(uint64_t)0, ~(uint64_t)0,
-                ~(uint64_t)0, 0u, 0u};
   uint32_t filled = 0, handed = 0, ready = 0, answered = 0, out = 0;
   uint32_t idle = 0, sleep_ns = 0, beat_ready = 0, settled = 0;
   uint64_t t_work = rk__clock(), t_beat = t_work;
@@ -827,7 +786,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     RK_TR(L->tr[6]++; L->tr[7] = rk__clock() - tr0);
     if (out && (filled != handed || filled - answered == nb || L->exiting ||
                 rk__peek(&S->hdone) == handed)) {
-      /* (1) wait: the handlers' writes; pairs with their arrive */
+      /* (1) the handlers' writes (responses, contexts, S.rt) before ours */
       rk__bar_sync(RK_BAR_DONE, all);
       out = 0;
       ready = handed;
@@ -839,15 +798,15 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         S->count = cnt;
       }
       __syncwarp();
-      /* arrive: the batch's buffers, tables and contexts (every lane's
-      ** writes) and S->first/count; pairs with the handlers' wait */
-      rk__bar_arrive(RK_BAR_AVAIL, all);
+      /* the batch's buffers, tables and contexts (every lane's writes) and
+      ** S->first/count, before the handlers' reads */
+      rk__bar_sync(RK_BAR_AVAIL, all);
       RK_TR(const uint64_t th = rk__clock());
       handed = filled;
       out = 1;
       work = 1;
       if (cnt == 1u) {
-        /* wait: the handlers' writes; pairs with their arrive */
+        /* the handlers' writes (responses, contexts, S.rt) before ours */
         rk__bar_sync(RK_BAR_DONE, all);
         out = 0;
         ready = handed;
@@ -873,7 +832,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       uint32_t got, want = 1u;
       RK_TR(const uint64_t tf = rk__clock());
       if (L->hits <= 1u) {
-        got = rk__io_poll(d, in, S, bufs, &P, L->pos, filled);
+        got = rk__io_poll(d, in, S, bufs, L->pos, filled);
         RK_TR(L->tr[2] += rk__clock() - tf; L->tr[3]++);
       } else {
         want = L->hits < room ? L->hits : room;
@@ -885,11 +844,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         rk__io_setup(d, S, bufs, L->pos, filled, got);
         filled += got;
         L->pos += got;
-        /* queued messages: a batch read came back full right after work,
-        ** or a poll hit on the first poll issued after the last hit */
-        L->hits = got == want && (want == 1u ? idle < RK_POLLS : idle == 0u)
-                      ? 2u * want
-                      : got;
+        /* queued messages: a read came back full right after work */
+        L->hits = got == want && idle == 0u ? 2u * want : got;
         L->since_ctl += got;
         work = 1;
       } else {
@@ -935,8 +891,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   if (threadIdx.x == 0)
     S->quit = 1u;
   __syncwarp();
-  /* arrive: quit; pairs with the handlers' wait, after which they leave */
-  rk__bar_arrive(RK_BAR_AVAIL, all);
+  rk__bar_sync(RK_BAR_AVAIL, all); /* quit, before the handlers read it */
 }
 
 /* Sets up the I/O warp's tables: the output queues, the shared words. */
@@ -1211,7 +1166,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 1215 "everything.rk.cu"
+#line 1170 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -1224,7 +1179,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 1228 "everything.rk.cu"
+#line 1183 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -1238,7 +1193,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 1242 "everything.rk.cu"
+#line 1197 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1289,8 +1244,8 @@ rk_kernel_test_every_Worker(const rk_ddesc *dd) {
   } else {
     const uint32_t bmask = d->nbuf - 1u, all = rk__bar_all();
     for (;;) {
-      /* (A) wait: a batch (or quit) from the I/O warp; pairs with its
-      ** arrive, after which its buffers, tables and contexts are written */
+      /* (A) a batch (or quit) from the I/O warp: its buffers, tables and
+      ** contexts are written before this barrier */
       rk__bar_sync(RK_BAR_AVAIL, all);
       if (S.quit)
         break;
@@ -1313,9 +1268,9 @@ rk_kernel_test_every_Worker(const rk_ddesc *dd) {
       }
       if (rk_thread() == 0) /* the hint the I/O warp peeks at (rk__peek) */
         atomicExch(&S.hdone, first + n);
-      /* (D) arrive: the batch is done (every handler thread's writes to
-      ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
-      rk__bar_arrive(RK_BAR_DONE, all);
+      /* (D) the batch is done: every handler thread's writes to its
+      ** responses, contexts and S.rt, before the I/O warp reads them */
+      rk__bar_sync(RK_BAR_DONE, all);
     }
   }
   __syncthreads(); /* (E) every thread is out of its loop */
@@ -1332,7 +1287,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1336 "everything.rk.cu"
+#line 1291 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1341,7 +1296,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1345 "everything.rk.cu"
+#line 1300 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1392,8 +1347,8 @@ rk_kernel_test_every_Stateless(const rk_ddesc *dd) {
   } else {
     const uint32_t bmask = d->nbuf - 1u, all = rk__bar_all();
     for (;;) {
-      /* (A) wait: a batch (or quit) from the I/O warp; pairs with its
-      ** arrive, after which its buffers, tables and contexts are written */
+      /* (A) a batch (or quit) from the I/O warp: its buffers, tables and
+      ** contexts are written before this barrier */
       rk__bar_sync(RK_BAR_AVAIL, all);
       if (S.quit)
         break;
@@ -1416,9 +1371,9 @@ rk_kernel_test_every_Stateless(const rk_ddesc *dd) {
       }
       if (rk_thread() == 0) /* the hint the I/O warp peeks at (rk__peek) */
         atomicExch(&S.hdone, first + n);
-      /* (D) arrive: the batch is done (every handler thread's writes to
-      ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
-      rk__bar_arrive(RK_BAR_DONE, all);
+      /* (D) the batch is done: every handler thread's writes to its
+      ** responses, contexts and S.rt, before the I/O warp reads them */
+      rk__bar_sync(RK_BAR_DONE, all);
     }
   }
   __syncthreads(); /* (E) every thread is out of its loop */
@@ -1435,7 +1390,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1439 "everything.rk.cu"
+#line 1394 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1483,8 +1438,8 @@ rk_kernel_test_every_Defaults(const rk_ddesc *dd) {
   } else {
     const uint32_t bmask = d->nbuf - 1u, all = rk__bar_all();
     for (;;) {
-      /* (A) wait: a batch (or quit) from the I/O warp; pairs with its
-      ** arrive, after which its buffers, tables and contexts are written */
+      /* (A) a batch (or quit) from the I/O warp: its buffers, tables and
+      ** contexts are written before this barrier */
       rk__bar_sync(RK_BAR_AVAIL, all);
       if (S.quit)
         break;
@@ -1507,9 +1462,9 @@ rk_kernel_test_every_Defaults(const rk_ddesc *dd) {
       }
       if (rk_thread() == 0) /* the hint the I/O warp peeks at (rk__peek) */
         atomicExch(&S.hdone, first + n);
-      /* (D) arrive: the batch is done (every handler thread's writes to
-      ** its responses, contexts and S.rt); pairs with the I/O warp's wait */
-      rk__bar_arrive(RK_BAR_DONE, all);
+      /* (D) the batch is done: every handler thread's writes to its
+      ** responses, contexts and S.rt, before the I/O warp reads them */
+      rk__bar_sync(RK_BAR_DONE, all);
     }
   }
   __syncthreads(); /* (E) every thread is out of its loop */
