@@ -495,29 +495,6 @@ __device__ __forceinline__ void rk__io_chunk(const rk_ddesc *d,
   }
 }
 
-/* The poll of a lone message: one load of the window at pos (lane k < cpm
-** loads chunk k); when it holds the whole window of position pos, decodes
-** it into buffer first and returns 1 (in every lane). One poll at a time,
-** waited for here: a load still in flight would hold back whatever the
-** loop does next (the SM tracks loads with a few shared scoreboards, and
-** ptxas gave three staggered polls one scoreboard that the handover and
-** the answer then waited on: round trip p50 8.7 us against 6.1). */
-__device__ __forceinline__ uint32_t rk__io_poll(const rk_ddesc *d,
-                                                const rk_dlane *in,
-                                                rk_dshared *S, uint8_t *bufs,
-                                                uint64_t pos,
-                                                uint32_t first) {
-  const uint32_t lane = threadIdx.x, cpm = d->ll_win / 2u;
-  uint64_t w[2] = {0u, 0u};
-  if (lane < cpm)
-    rk__ll_ld(rk__slot(in, pos) + 16u * lane, w);
-  const int ok = lane >= cpm || rk__ll_ok(w, RK_LL_FLAG(pos));
-  const uint32_t got = __all_sync(0xffffffffu, ok) ? 1u : 0u;
-  if (got && lane < cpm)
-    rk__io_chunk(d, S, bufs, first & (d->nbuf - 1u), lane, w);
-  return got;
-}
-
 /* The I/O warp reads up to want messages from position pos into the
 ** buffers of messages first, first + 1, ...: the windows of all of them as
 ** one flat run of 16-byte chunks, lane l taking chunks l, l + 32, ...,
@@ -778,6 +755,20 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   uint32_t filled = 0, handed = 0, ready = 0, answered = 0, out = 0;
   uint32_t idle = 0, sleep_ns = 0, beat_ready = 0, settled = 0;
   uint64_t t_work = rk__clock(), t_beat = t_work;
+  /* messages one load a lane reads at once (a poll) */
+  const uint32_t one = 32u / (d->ll_win / 2u);
+  /* The lag: after answering a lone message, the next read waits this
+  ** long (SM cycles) before it leaves, so that it meets the sender's next
+  ** message rather than arriving just before it (and the message waiting a
+  ** whole bus round trip for the read after). Adapted per round trip: down
+  ** by about 16 ns when the first read finds the message, up by about 64
+  ** ns when only the second does, so about 4 in 5 first reads find it;
+  ** at most about 2 us. lone: 1 before the first read after a lone
+  ** answer, 2 before the second, else 0. */
+  const uint32_t lag_up = d->beat_cycles / 312u, lag_down = d->beat_cycles / 1250u;
+  const uint32_t lag_max = d->beat_cycles / 10u;
+  uint32_t lag = 0, lone = 0, was_lone = 0;
+  uint64_t t_lone = 0;
   rk__io_control(d, in, L); /* the first load ... */
   rk__io_control(d, in, L); /* ... and its words */
   RK_TR(const uint64_t tr0 = rk__clock());
@@ -805,6 +796,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       handed = filled;
       out = 1;
       work = 1;
+      was_lone = cnt == 1u;
       if (cnt == 1u) {
         /* the handlers' writes (responses, contexts, S.rt) before ours */
         rk__bar_sync(RK_BAR_DONE, all);
@@ -820,6 +812,11 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       RK_TR(L->tr[4] += rk__clock() - ta; L->tr[5] += ready - answered);
       answered = ready;
       work = 1;
+      if (was_lone) { /* a round trip, likely: its next message comes */
+        was_lone = 0;
+        lone = 1u;
+        t_lone = rk__clock();
+      }
       /* free slots now and then while busy, so producers never stall */
       L->freed = L->pos - (filled - ready);
       if (L->freed - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
@@ -829,16 +826,30 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       break; /* everything read is answered */
     const uint32_t room = nb - (filled - answered);
     if (!L->exiting && L->active && room) { /* (4) */
-      uint32_t got, want = 1u;
+      /* at least the messages one load a lane covers: a poll costs no more
+      ** for them, and two found at once tell queued messages from round
+      ** trips */
+      uint32_t want = L->hits > one ? L->hits : one;
+      want = want < room ? want : room;
+      want = want < burst ? want : burst;
+      if (lone == 1u) /* the first read after a lone answer: the lag */
+        while (rk__clock() - t_lone < lag) {
+        }
       RK_TR(const uint64_t tf = rk__clock());
-      if (L->hits <= 1u) {
-        got = rk__io_poll(d, in, S, bufs, L->pos, filled);
-        RK_TR(L->tr[2] += rk__clock() - tf; L->tr[3]++);
-      } else {
-        want = L->hits < room ? L->hits : room;
-        want = want < burst ? want : burst;
-        got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
-        RK_TR(L->tr[8] += rk__clock() - tf; L->tr[9]++);
+      const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
+      RK_TR(if (want <= one) { L->tr[2] += rk__clock() - tf; L->tr[3]++; }
+            else { L->tr[8] += rk__clock() - tf; L->tr[9]++; });
+      if (lone) {
+        /* A round trip's next message found by the first read after the
+        ** answer: perhaps the read could have left earlier; found by the
+        ** second: the first left too early, and the message waited most
+        ** of a bus round trip for the second. Later: the sender took its
+        ** time, which says nothing about the lag. */
+        if (got && lone == 1u)
+          lag = lag > lag_down ? lag - lag_down : 0u;
+        else if (got && lone == 2u)
+          lag = lag + lag_up < lag_max ? lag + lag_up : lag_max;
+        lone = got || lone == 2u ? 0u : lone + 1u;
       }
       if (got) {
         rk__io_setup(d, S, bufs, L->pos, filled, got);
@@ -985,7 +996,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 989 "vecadd.rk.cu"
+#line 1000 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
