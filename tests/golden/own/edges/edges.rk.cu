@@ -302,9 +302,11 @@ typedef struct rk_dlead {
 
 /* RK_TRACE (the runtime's RK_CUDA_TRACE=1): the I/O warp sums the time of
 ** its phases (SM cycles) into L->tr and shows them in its status line's
-** spare words (offset 40): lone messages from hand-over to handled
-** (cycles, count), poll steps (cycles, count), answers (cycles, messages),
-** loop turns, cycles in the loop, batch reads (cycles, count). */
+** spare words (offset 40): lone messages from their read's return to
+** their answer's stores (cycles, count), polls without the lag (cycles,
+** count), answers (cycles; tr[5] unused), round trips whose next message
+** the first / the second read after the answer found, batch reads
+** (cycles, count). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -761,20 +763,20 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   ** long (SM cycles) before it leaves, so that it meets the sender's next
   ** message rather than arriving just before it (and the message waiting a
   ** whole bus round trip for the read after). Adapted per round trip: down
-  ** by about 16 ns when the first read finds the message, up by about 64
-  ** ns when only the second does, so about 4 in 5 first reads find it;
+  ** by about 8 ns when the first read finds the message, up by about 64
+  ** ns when only the second does, so about 8 in 9 first reads find it;
   ** at most about 2 us. lone: 1 before the first read after a lone
   ** answer, 2 before the second, else 0. */
-  const uint32_t lag_up = d->beat_cycles / 312u, lag_down = d->beat_cycles / 1250u;
+  const uint32_t lag_up = d->beat_cycles / 312u;
+  const uint32_t lag_down = d->beat_cycles / 2500u;
   const uint32_t lag_max = d->beat_cycles / 10u;
   uint32_t lag = 0, lone = 0, was_lone = 0;
   uint64_t t_lone = 0;
   rk__io_control(d, in, L); /* the first load ... */
   rk__io_control(d, in, L); /* ... and its words */
-  RK_TR(const uint64_t tr0 = rk__clock());
+  RK_TR(uint64_t t_read = 0);
   for (;;) {
     int work = 0;
-    RK_TR(L->tr[6]++; L->tr[7] = rk__clock() - tr0);
     if (out && (filled != handed || filled - answered == nb || L->exiting ||
                 rk__peek(&S->hdone) == handed)) {
       /* (1) the handlers' writes (responses, contexts, S.rt) before ours */
@@ -792,7 +794,6 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       /* the batch's buffers, tables and contexts (every lane's writes) and
       ** S->first/count, before the handlers' reads */
       rk__bar_sync(RK_BAR_AVAIL, all);
-      RK_TR(const uint64_t th = rk__clock());
       handed = filled;
       out = 1;
       work = 1;
@@ -802,20 +803,20 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         rk__bar_sync(RK_BAR_DONE, all);
         out = 0;
         ready = handed;
-        RK_TR(L->tr[0] += rk__clock() - th; L->tr[1]++);
       }
     }
     if (answered != ready) { /* (3) */
       RK_TR(const uint64_t ta = rk__clock());
       if (!rk__io_answer(d, in, S, bufs, L, answered, ready))
         L->exiting = 1u; /* aborted while waiting for room */
-      RK_TR(L->tr[4] += rk__clock() - ta; L->tr[5] += ready - answered);
+      RK_TR(L->tr[4] += rk__clock() - ta);
       answered = ready;
       work = 1;
       if (was_lone) { /* a round trip, likely: its next message comes */
         was_lone = 0;
         lone = 1u;
         t_lone = rk__clock();
+        RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++);
       }
       /* free slots now and then while busy, so producers never stall */
       L->freed = L->pos - (filled - ready);
@@ -837,8 +838,11 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         }
       RK_TR(const uint64_t tf = rk__clock());
       const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
-      RK_TR(if (want <= one) { L->tr[2] += rk__clock() - tf; L->tr[3]++; }
-            else { L->tr[8] += rk__clock() - tf; L->tr[9]++; });
+      RK_TR(t_read = rk__clock();
+            if (want <= one) { L->tr[2] += t_read - tf; L->tr[3]++; }
+            else { L->tr[8] += t_read - tf; L->tr[9]++; }
+            if (got && lone == 1u) L->tr[6]++;
+            if (got && lone == 2u) L->tr[7]++);
       if (lone) {
         /* A round trip's next message found by the first read after the
         ** answer: perhaps the read could have left earlier; found by the
@@ -1112,7 +1116,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 1116 "edges.rk.cu"
+#line 1120 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -1122,7 +1126,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 1126 "edges.rk.cu"
+#line 1130 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1215,7 +1219,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 1219 "edges.rk.cu"
+#line 1223 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -1225,7 +1229,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 1229 "edges.rk.cu"
+#line 1233 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
