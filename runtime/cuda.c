@@ -993,13 +993,15 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
     const uint64_t *t = k->wstat[b].pad;
     const double us = c->d->clock_khz / 1e3; /* cycles a microsecond */
     rk__log(RK_LOG_INFO, "cuda trace %s worker %u: lone message read to "
-            "answered %.3f us x %llu, poll %.3f us x %llu, answers %.3f us, "
+            "answered %.3f us x %llu (read to hand-over %.3f, answer %.3f), "
+            "poll %.3f us x %llu, "
             "next message found by the first read %llu, the second %llu, "
             "batch read %.3f us x %llu",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
+            t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,
             t[3] ? t[2] / us / t[3] : 0.0, (unsigned long long)t[3],
-            t[4] / us, (unsigned long long)t[6], (unsigned long long)t[7],
+            (unsigned long long)t[6], (unsigned long long)t[7],
             t[9] ? t[8] / us / t[9] : 0.0, (unsigned long long)t[9]);
   }
   unlink_running(c);

@@ -304,7 +304,8 @@ typedef struct rk_dlead {
 ** its phases (SM cycles) into L->tr and shows them in its status line's
 ** spare words (offset 40): lone messages from their read's return to
 ** their answer's stores (cycles, count), polls without the lag (cycles,
-** count), answers (cycles; tr[5] unused), round trips whose next message
+** count), of those lone messages the answer and the time from the read
+** to the hand-over (cycles), round trips whose next message
 ** the first / the second read after the answer found, batch reads
 ** (cycles, count). */
 #ifdef RK_TRACE
@@ -774,7 +775,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   uint64_t t_lone = 0;
   rk__io_control(d, in, L); /* the first load ... */
   rk__io_control(d, in, L); /* ... and its words */
-  RK_TR(uint64_t t_read = 0);
+  RK_TR(uint64_t t_read = 0; uint64_t t_hand = 0; uint64_t t_ans = 0);
   for (;;) {
     int work = 0;
     if (out && (filled != handed || filled - answered == nb || L->exiting ||
@@ -786,6 +787,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     }
     if (!out && filled != handed) { /* (2) */
       const uint32_t cnt = filled - handed;
+      RK_TR(t_hand = rk__clock());
       if (threadIdx.x == 0) {
         S->first = handed;
         S->count = cnt;
@@ -809,14 +811,15 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       RK_TR(const uint64_t ta = rk__clock());
       if (!rk__io_answer(d, in, S, bufs, L, answered, ready))
         L->exiting = 1u; /* aborted while waiting for room */
-      RK_TR(L->tr[4] += rk__clock() - ta);
+      RK_TR(t_ans = rk__clock() - ta);
       answered = ready;
       work = 1;
       if (was_lone) { /* a round trip, likely: its next message comes */
         was_lone = 0;
         lone = 1u;
         t_lone = rk__clock();
-        RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++);
+        RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++;
+              L->tr[4] += t_ans; L->tr[5] += t_hand - t_read);
       }
       /* free slots now and then while busy, so producers never stall */
       L->freed = L->pos - (filled - ready);

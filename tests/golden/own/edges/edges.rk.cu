@@ -304,7 +304,8 @@ typedef struct rk_dlead {
 ** its phases (SM cycles) into L->tr and shows them in its status line's
 ** spare words (offset 40): lone messages from their read's return to
 ** their answer's stores (cycles, count), polls without the lag (cycles,
-** count), answers (cycles; tr[5] unused), round trips whose next message
+** count), of those lone messages the answer and the time from the read
+** to the hand-over (cycles), round trips whose next message
 ** the first / the second read after the answer found, batch reads
 ** (cycles, count). */
 #ifdef RK_TRACE
@@ -774,7 +775,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   uint64_t t_lone = 0;
   rk__io_control(d, in, L); /* the first load ... */
   rk__io_control(d, in, L); /* ... and its words */
-  RK_TR(uint64_t t_read = 0);
+  RK_TR(uint64_t t_read = 0; uint64_t t_hand = 0; uint64_t t_ans = 0);
   for (;;) {
     int work = 0;
     if (out && (filled != handed || filled - answered == nb || L->exiting ||
@@ -786,6 +787,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     }
     if (!out && filled != handed) { /* (2) */
       const uint32_t cnt = filled - handed;
+      RK_TR(t_hand = rk__clock());
       if (threadIdx.x == 0) {
         S->first = handed;
         S->count = cnt;
@@ -809,14 +811,15 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       RK_TR(const uint64_t ta = rk__clock());
       if (!rk__io_answer(d, in, S, bufs, L, answered, ready))
         L->exiting = 1u; /* aborted while waiting for room */
-      RK_TR(L->tr[4] += rk__clock() - ta);
+      RK_TR(t_ans = rk__clock() - ta);
       answered = ready;
       work = 1;
       if (was_lone) { /* a round trip, likely: its next message comes */
         was_lone = 0;
         lone = 1u;
         t_lone = rk__clock();
-        RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++);
+        RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++;
+              L->tr[4] += t_ans; L->tr[5] += t_hand - t_read);
       }
       /* free slots now and then while busy, so producers never stall */
       L->freed = L->pos - (filled - ready);
@@ -1116,7 +1119,7 @@ static __device__ void rk_h_edge_cases_Sink_Ping(rk_dctx *ctx, const edge_cases_
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 1120 "edges.rk.cu"
+#line 1123 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -1126,7 +1129,7 @@ static __device__ void rk_h_edge_cases_Sink_Filled(rk_dctx *ctx, const edge_case
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 1130 "edges.rk.cu"
+#line 1133 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1219,7 +1222,7 @@ static __device__ void rk_h_edge_cases_Echo_Ping(rk_dctx *ctx, const edge_cases_
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 1223 "edges.rk.cu"
+#line 1226 "edges.rk.cu"
 }
 
 static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -1229,7 +1232,7 @@ static __device__ void rk_h_edge_cases_Echo_Filled(rk_dctx *ctx, const edge_case
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 1233 "edges.rk.cu"
+#line 1236 "edges.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
