@@ -729,6 +729,64 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
   return 1;
 }
 
+/* The answer of one message (j, handled): the round trip's path, short of
+** rk__io_answer's runs and tables. Lane k writes chunk k of the slot. */
+__device__ __forceinline__ int rk__io_answer1(const rk_ddesc *d,
+                                              const rk_dlane *in,
+                                              rk_dshared *S, uint8_t *bufs,
+                                              rk_dlead *L, uint32_t j) {
+  rk_dout *O = (rk_dout *)rk__smem;
+  const uint32_t lane = threadIdx.x, b = j & (d->nbuf - 1u);
+  const uint32_t rt = S->rt[b], flags = S->ctx[b].flags;
+  L->handled++;
+  L->failed += rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_FAILED);
+  if (rt == 0u || rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_NO_REPLY))
+    return 1;
+  const uint32_t t = O[0].id == rt ? 0u : rk__out_index(d, O, rt);
+  if (t >= d->n_out)
+    return 1;
+  rk_dout *o = &O[t];
+  const uint64_t opos = o->pos;
+  if (opos - o->head > (uint64_t)o->mask) { /* full: wait (out of line) */
+    const uint64_t head = rk__io_room(
+        o->base, o->mask, opos, d->ctl, in->base, L->freed,
+        d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES, L->beat);
+    if (head == ~(uint64_t)0)
+      return 0;
+    __syncwarp(); /* every lane read o->head */
+    if (lane == 0)
+      o->head = head;
+  }
+  const uint64_t f = (uint64_t)RK_LL_FLAG(opos) << 32;
+  uint8_t *slot = rk__oslot(o, opos);
+  for (uint32_t k = lane; k < o->words / 2u; k += 32u) {
+    uint32_t lo, hi;
+    if (k == 0u) {
+      lo = (uint32_t)S->corr[b];
+      hi = (uint32_t)(S->corr[b] >> 32);
+    } else if (k == 1u) {
+      lo = rt;
+      hi = (flags & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
+    } else if (k == 2u) {
+      lo = (flags & RK_CTX_FAILED) ? (uint32_t)S->ctx[b].fail_code : 0u;
+      hi = o->size;
+    } else {
+      const uint32_t *r =
+          (const uint32_t *)(bufs + (uint64_t)b * (d->req_bytes + d->resp_bytes) +
+                             d->req_bytes + 8u * (k - 3u));
+      lo = r[0];
+      hi = r[1];
+    }
+    rk__ll_st(slot + 16u * k, f | lo, f | hi);
+  }
+  __syncwarp(); /* every lane read o->pos */
+  if (lane == 0)
+    o->pos = opos + 1u;
+  __syncwarp();
+  L->replied++;
+  return 1;
+}
+
 /* Lane 0's look at a shared word the handlers set with an atomic, in
 ** every lane. A hint only (whether a barrier wait would return at once):
 ** no data hangs off it, the barrier orders the data. */
@@ -809,7 +867,9 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     }
     if (answered != ready) { /* (3) */
       RK_TR(const uint64_t ta = rk__clock());
-      if (!rk__io_answer(d, in, S, bufs, L, answered, ready))
+      if (!(ready - answered == 1u
+                ? rk__io_answer1(d, in, S, bufs, L, answered)
+                : rk__io_answer(d, in, S, bufs, L, answered, ready)))
         L->exiting = 1u; /* aborted while waiting for room */
       RK_TR(t_ans = rk__clock() - ta);
       answered = ready;
@@ -1003,7 +1063,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1007 "vecadd.rk.cu"
+#line 1067 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1011,7 +1071,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
 ** then a barrier (the response type's _dinit). Returns the response
 ** type id, 0 for a one-way message, 0xffffffff (RK_DISPATCH_UNKNOWN) for a
 ** type this kernel does not handle. */
-static __device__ uint32_t rk_ddispatch_vecadd_VectorAddProcessor(rk_dctx *ctx, uint32_t type, const void *req, void *resp, void *state)
+static __device__ __forceinline__ uint32_t rk_ddispatch_vecadd_VectorAddProcessor(rk_dctx *ctx, uint32_t type, const void *req, void *resp, void *state)
 {
   (void)ctx;
   (void)req;
