@@ -281,6 +281,13 @@ typedef struct rk_dshared {
   uint32_t lpos[RK_NB_MAX]; /* with tail: its input position (low bits) */
   rk_dctx ctx[RK_NB_MAX];
   uint8_t ord[32];          /* I/O warp only: the buffers of a run of answers */
+  /* I/O warp only, set once (rk__io_init): lane l's first item and part
+  ** of the flat walks over a batch's windows (cpm chunks a message: fq,
+  ** fk) and responses (r16 16-byte parts: zq, zk), and a warp step's
+  ** advance in each; divisions by a value known only at run time cost
+  ** dozens of instructions, on the round trip's path */
+  uint8_t fq[32], fk[32], zq[32], zk[32];
+  uint32_t fsq, fsr, zsq, zsr;
 } rk_dshared;
 
 /* The I/O warp's loop state: every lane holds the same values (updated
@@ -512,8 +519,8 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
                                                  uint32_t first) {
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t cpm = d->ll_win / 2u, total = want * cpm;
-  const uint32_t sq = 32u / cpm, sr = 32u % cpm;
-  uint32_t q = lane / cpm, k = lane % cpm; /* chunk k of message q */
+  const uint32_t sq = S->fsq, sr = S->fsr;
+  uint32_t q = S->fq[lane], k = S->fk[lane]; /* chunk k of message q */
   uint32_t n = want;
   for (uint32_t base = 0; base < total; base += 32u * RK_IO_UNROLL) {
     uint64_t w[RK_IO_UNROLL][2];
@@ -546,7 +553,7 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     q = qu;
     k = ku;
     /* the messages below the next round's first one are checked whole */
-    if (n <= (base + 32u * RK_IO_UNROLL) / cpm)
+    if (n * cpm <= base + 32u * RK_IO_UNROLL)
       break;
   }
   return n;
@@ -576,9 +583,16 @@ __device__ __forceinline__ void rk__io_setup(const rk_ddesc *d,
     S->lpos[b] = (uint32_t)(pos + lane);
   }
   const uint32_t r16 = d->resp_bytes / 16u;
-  if (r16) {
-    const uint32_t sq = 32u / r16, sr = 32u % r16;
-    for (uint32_t q = lane / r16, k = lane % r16; q < n;
+  if (n == 1u) { /* a lone message: no walk */
+    for (uint32_t k = lane; k < r16; k += 32u) {
+      uint64_t *z = (uint64_t *)(bufs + (uint64_t)(first & bmask) * per +
+                                 d->req_bytes + 16u * k);
+      z[0] = 0u;
+      z[1] = 0u;
+    }
+  } else if (r16) {
+    const uint32_t sq = S->zsq, sr = S->zsr;
+    for (uint32_t q = S->zq[lane], k = S->zk[lane]; q < n;
          rk__step(&q, &k, sq, sr, r16)) {
       uint64_t *z = (uint64_t *)(bufs + (uint64_t)((first + q) & bmask) * per +
                                  d->req_bytes + 16u * k);
@@ -987,7 +1001,16 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
     O[t].words = RK_LL_WORDS(d->out_size[t]);
     O[t].reserved = 0u;
   }
+  const uint32_t cpm = d->ll_win / 2u, r16 = d->resp_bytes / 16u;
+  S->fq[threadIdx.x] = (uint8_t)(threadIdx.x / cpm);
+  S->fk[threadIdx.x] = (uint8_t)(threadIdx.x % cpm);
+  S->zq[threadIdx.x] = (uint8_t)(r16 ? threadIdx.x / r16 : 0u);
+  S->zk[threadIdx.x] = (uint8_t)(r16 ? threadIdx.x % r16 : 0u);
   if (threadIdx.x == 0) {
+    S->fsq = 32u / cpm;
+    S->fsr = 32u % cpm;
+    S->zsq = r16 ? 32u / r16 : 0u;
+    S->zsr = r16 ? 32u % r16 : 0u;
     S->first = 0u;
     S->count = 0u;
     S->quit = 0u;
@@ -1066,7 +1089,7 @@ static __device__ void rk_h_bank_Accounts_Deposit(rk_dctx *ctx, const bank_Depos
       b->ops = state->ops;
     }
   
-#line 1070 "bank.rk.cu"
+#line 1093 "bank.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
