@@ -61,7 +61,9 @@ typedef struct rk_dctx {
 ** thread), so `block` may be up to 480; the runtime checks it at launch. */
 #define RK_MAX_THREADS 512
 #define RK_FN static __device__ __forceinline__
-#define rk_thread() ((uint32_t)threadIdx.x - RK_IO_THREADS)
+#define rk_thread()                                                        \
+  ((uint32_t)threadIdx.x < RK_IO_THREADS ? (uint32_t)threadIdx.x           \
+                                         : (uint32_t)threadIdx.x - RK_IO_THREADS)
 #define rk_threads() ((uint32_t)blockDim.x - RK_IO_THREADS)
 #define rk_sync() rk__hsync()
 
@@ -801,6 +803,17 @@ __device__ __forceinline__ int rk__io_answer1(const rk_ddesc *d,
   return 1;
 }
 
+/* Input slots below the first message not yet handled may be reused
+** (L->freed); published now and then while busy, so producers never
+** stall. */
+__device__ __forceinline__ void rk__io_free(const rk_ddesc *d,
+                                            const rk_dlane *in, rk_dlead *L,
+                                            uint32_t filled, uint32_t ready) {
+  L->freed = L->pos - (filled - ready);
+  if (L->freed - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
+    rk__io_publish(d, in, L);
+}
+
 /* Lane 0's look at a shared word the handlers set with an atomic, in
 ** every lane. A hint only (whether a barrier wait would return at once):
 ** no data hangs off it, the barrier orders the data. */
@@ -822,8 +835,10 @@ __device__ __forceinline__ uint32_t rk__peek(uint32_t *p) {
 ** other, performance.md lesson 4). The heartbeat moves while the handlers
 ** make progress or are idle, so a handler stuck in a loop stops it (the
 ** watchdog's fault). */
+template <typename Run>
 __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
-                                            uint8_t *bufs, rk_dlead *L) {
+                                            uint8_t *bufs, rk_dlead *L,
+                                            Run run) {
   const rk_dlane lane_in = d->in[blockIdx.x]; /* in registers, as d */
   const rk_dlane *const in = &lane_in;
   const uint32_t nb = d->nbuf, burst = d->nbuf / 2u, all = rk__bar_all();
@@ -845,6 +860,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   const uint32_t lag_max = d->beat_cycles / 10u;
   uint32_t lag = 0, lone = 0, was_lone = 0;
   uint64_t t_lone = 0;
+  /* a block of one warp or less: lone messages run in the I/O warp */
+  const int solo = blockDim.x - RK_IO_THREADS <= 32u;
   rk__io_control(d, in, L); /* the first load ... */
   rk__io_control(d, in, L); /* ... and its words */
   RK_TR(uint64_t t_read = 0; uint64_t t_hand = 0; uint64_t t_ans = 0);
@@ -895,10 +912,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++;
               L->tr[4] += t_ans; L->tr[5] += t_hand - t_read);
       }
-      /* free slots now and then while busy, so producers never stall */
-      L->freed = L->pos - (filled - ready);
-      if (L->freed - L->head_pub >= (uint64_t)(in->mask + 1u) / 2u)
-        rk__io_publish(d, in, L);
+      rk__io_free(d, in, L, filled, ready);
     }
     if (L->exiting && !out && filled == handed)
       break; /* everything read is answered */
@@ -940,6 +954,33 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         L->hits = got == want && idle == 0u ? 2u * want : got;
         L->since_ctl += got;
         work = 1;
+        const uint32_t b = (filled - 1u) & (nb - 1u);
+        if (got == 1u && solo && !out && handed + 1u == filled &&
+            answered == ready && !S->tail[b]) {
+          /* A lone message with nothing before it pending, and a block of
+          ** at most one warp: the I/O warp runs the handler itself, its
+          ** lanes below `block` being the handler's threads (rk_thread,
+          ** rk_threads and rk_sync mean the same for them), and answers:
+          ** no hand-over on the round trip's path. */
+          uint32_t rt = 0;
+          if (threadIdx.x < blockDim.x - RK_IO_THREADS)
+            rt = run(b);
+          __syncwarp(); /* the handler's writes, before the answer reads */
+          if (threadIdx.x == 0)
+            S->rt[b] = rt;
+          __syncwarp();
+          handed = filled;
+          ready = filled;
+          RK_TR(t_hand = t_read);
+          if (!rk__io_answer1(d, in, S, bufs, L, answered))
+            L->exiting = 1u; /* aborted while waiting for room */
+          answered = ready;
+          lone = 1u;
+          t_lone = rk__clock();
+          RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++;
+                L->tr[5] += t_hand - t_read);
+          rk__io_free(d, in, L, filled, ready);
+        }
       } else {
         L->hits = 1u;
       }
@@ -1086,7 +1127,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1090 "vecadd.rk.cu"
+#line 1131 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1129,8 +1170,18 @@ rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *dd) {
   if (threadIdx.x < RK_IO_THREADS)
     rk__io_init(d, &S);
   __syncthreads(); /* (0) the shared words and the output table are set */
+  /* runs buffer b's message in the calling thread (one of its handler
+  ** threads); returns the dispatch's result */
+  auto run = [&](uint32_t b) -> uint32_t {
+    uint8_t *req = bufs + (uint64_t)b * per;
+    rk_dctx *ctx = &S.ctx[b];
+    uint8_t *state = 0;
+    if (d->has_state && ctx->actor < d->actors)
+      state = d->states + (uint64_t)ctx->actor * d->state_stride;
+    return rk_ddispatch_vecadd_VectorAddProcessor(ctx, S.type[b], req, req + d->req_bytes, state);
+  };
   if (threadIdx.x < RK_IO_THREADS) {
-    rk__io_loop(d, &S, bufs, &L);
+    rk__io_loop(d, &S, bufs, &L, run);
   } else {
     const uint32_t bmask = d->nbuf - 1u, all = rk__bar_all();
     for (;;) {
@@ -1145,14 +1196,8 @@ rk_kernel_vecadd_VectorAddProcessor(const rk_ddesc *dd) {
           rk_sync(); /* (H) the previous message is done in every handler
                      ** thread: its state writes before this one's reads */
         const uint32_t b = (first + i) & bmask;
-        uint8_t *req = bufs + (uint64_t)b * per;
-        rk__h_request(d, &S, b, req);
-        rk_dctx *ctx = &S.ctx[b];
-        uint8_t *state = 0;
-        if (d->has_state && ctx->actor < d->actors)
-          state = d->states + (uint64_t)ctx->actor * d->state_stride;
-        const uint32_t rt = rk_ddispatch_vecadd_VectorAddProcessor(ctx, S.type[b], req,
-                                        req + d->req_bytes, state);
+        rk__h_request(d, &S, b, bufs + (uint64_t)b * per);
+        const uint32_t rt = run(b);
         if (rk_thread() == 0)
           S.rt[b] = rt;
       }
