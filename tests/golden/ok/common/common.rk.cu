@@ -824,12 +824,16 @@ __device__ __forceinline__ uint32_t rk__peek(uint32_t *p) {
 
 /* The I/O warp's loop. Each turn: (1) waits for the batch the handlers
 ** have when it is done, or more messages wait for them, or the buffers
-** are full, or the worker is leaving; (2) hands the messages read since over as the next
-** batch, and when that is a lone message (a round trip) waits for it at
-** once, so its answer leaves now; (3) answers what the handlers finished;
-** (4) reads: a poll step while messages come one at a time, a batch read
-** while reads come back full at once (L->hits doubles then, up to half
-** the buffers); (5) otherwise waits: polling without sleep for
+** are full, or the worker is leaving; (2) hands the messages read since
+** over as the next batch, and when that is a lone message (a round trip)
+** waits for it at once, so its answer leaves now; (3) answers what the
+** handlers finished; (4) reads: at least the slots one load a lane
+** reaches, more while reads come back full at once (L->hits doubles then,
+** up to half the buffers), the first read after a lone answer after the
+** lag; a lone message found with nothing pending, in a block of at most
+** one warp, is run and answered here and then (`run`: the dispatch of
+** one buffer's message, called by the lanes below `block`); (5) otherwise
+** waits: polling without sleep for
 ** d->busy_cycles after work (a time, not a count), then sleeping with a
 ** growing backoff up to d->max_sleep_ns (pollers of host memory slow each
 ** other, performance.md lesson 4). The heartbeat moves while the handlers

@@ -824,12 +824,16 @@ __device__ __forceinline__ uint32_t rk__peek(uint32_t *p) {
 
 /* The I/O warp's loop. Each turn: (1) waits for the batch the handlers
 ** have when it is done, or more messages wait for them, or the buffers
-** are full, or the worker is leaving; (2) hands the messages read since over as the next
-** batch, and when that is a lone message (a round trip) waits for it at
-** once, so its answer leaves now; (3) answers what the handlers finished;
-** (4) reads: a poll step while messages come one at a time, a batch read
-** while reads come back full at once (L->hits doubles then, up to half
-** the buffers); (5) otherwise waits: polling without sleep for
+** are full, or the worker is leaving; (2) hands the messages read since
+** over as the next batch, and when that is a lone message (a round trip)
+** waits for it at once, so its answer leaves now; (3) answers what the
+** handlers finished; (4) reads: at least the slots one load a lane
+** reaches, more while reads come back full at once (L->hits doubles then,
+** up to half the buffers), the first read after a lone answer after the
+** lag; a lone message found with nothing pending, in a block of at most
+** one warp, is run and answered here and then (`run`: the dispatch of
+** one buffer's message, called by the lanes below `block`); (5) otherwise
+** waits: polling without sleep for
 ** d->busy_cycles after work (a time, not a count), then sleeping with a
 ** growing backoff up to d->max_sleep_ns (pollers of host memory slow each
 ** other, performance.md lesson 4). The heartbeat moves while the handlers
@@ -1308,7 +1312,7 @@ RK_STATIC_OFFSET(test_every_Worker_state, hist, 12u);
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 1312 "everything.rk.cu"
+#line 1316 "everything.rk.cu"
 
 /* ==== kernel test.every.Worker */
 
@@ -1321,7 +1325,7 @@ static __device__ void rk_h_test_every_Worker_Empty(rk_dctx *ctx, const test_eve
 
     state->count++;
   
-#line 1325 "everything.rk.cu"
+#line 1329 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -1335,7 +1339,7 @@ static __device__ void rk_h_test_every_Worker_Scalars(rk_dctx *ctx, const test_e
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 1339 "everything.rk.cu"
+#line 1343 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1433,7 +1437,7 @@ static __device__ void rk_h_test_every_Stateless_Arrays(rk_dctx *ctx, const test
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 1437 "everything.rk.cu"
+#line 1441 "everything.rk.cu"
 }
 
 static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const common_Point *p)
@@ -1442,7 +1446,7 @@ static __device__ void rk_h_test_every_Stateless_Point(rk_dctx *ctx, const commo
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 1446 "everything.rk.cu"
+#line 1450 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
@@ -1540,7 +1544,7 @@ static __device__ void rk_h_test_every_Defaults_Nested(rk_dctx *ctx, const test_
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 1544 "everything.rk.cu"
+#line 1548 "everything.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
