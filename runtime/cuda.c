@@ -985,9 +985,8 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
   rk_status s = wait_stream(c, rk__now_ns() + 1000000000u);
   if (s != RK_OK)
     return s;
-  const char *tr = getenv("RK_CUDA_TRACE");
-  for (uint32_t b = 0; tr && *tr && strcmp(tr, "0") && b < k->grid && b < 4;
-       b++) {
+  const int traced = rk__nvrtc_traced();
+  for (uint32_t b = 0; traced && b < k->grid && b < 4; b++) {
     /* the prelude's RK_TRACE words, final after the exit mark (acquired
     ** by count_live) */
     const uint64_t *t = k->wstat[b].pad;

@@ -226,19 +226,25 @@ static int target_arch(int arch, int *ptx) {
   return *ptx ? g_max_arch : arch;
 }
 
+/* An environment switch: set, and not "0". */
+static int env_on(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+int rk__nvrtc_traced(void) { return env_on("RK_CUDA_TRACE"); }
+
 void rk__nvrtc_options(int arch, char *buf, size_t cap) {
   int ptx;
   int a = target_arch(arch, &ptx);
   /* RK_CUDA_TRACE=1: the loop times its phases (prelude, RK_TRACE) and
-  ** the runtime logs them at join; a different image, cached apart. */
-  const char *tr = getenv("RK_CUDA_TRACE");
-  /* RK_CUDA_LINEINFO=1: line tables in the image, so compute-sanitizer
-  ** names source lines (also cached apart) */
-  const char *li = getenv("RK_CUDA_LINEINFO");
+  ** the runtime logs them at join; RK_CUDA_LINEINFO=1: line tables in the
+  ** image, so compute-sanitizer names source lines. Each a different
+  ** image, cached apart (the options are part of the cache key). */
   snprintf(buf, cap, "--gpu-architecture=%s_%d\n-std=c++17\n-DRK_NVRTC=1%s%s",
            ptx ? "compute" : "sm", a,
-           tr && *tr && strcmp(tr, "0") ? "\n-DRK_TRACE=1" : "",
-           li && *li && strcmp(li, "0") ? "\n-lineinfo" : "");
+           rk__nvrtc_traced() ? "\n-DRK_TRACE=1" : "",
+           env_on("RK_CUDA_LINEINFO") ? "\n-lineinfo" : "");
 }
 
 /* Copies the program's log into a malloc'ed string ("" on any failure). */

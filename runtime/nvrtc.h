@@ -45,6 +45,11 @@ int rk__nvrtc_max_arch(void);
 ** when NVRTC cannot be loaded. */
 RK_WUR rk_status rk__nvrtc_compile(const char *src, const char *name,
                                    int arch, rk_image *out);
+/* Whether the images are the traced ones (RK_CUDA_TRACE set and not "0":
+** the loop's phase timers, -DRK_TRACE, which the CUDA backend logs at
+** join). */
+int rk__nvrtc_traced(void);
+
 /* The options rk__nvrtc_compile passes for arch, joined by '\n'. */
 void rk__nvrtc_options(int arch, char *buf, size_t cap);
 /* Compiles done by this process (a test hook: cache hits compile nothing). */
