@@ -35,6 +35,8 @@ typedef struct cpu_worker {
   uint64_t *out_head;  /* per output queue: cached cons_head */
   uint32_t *out_size;  /* per output queue: the response type's size */
   uint8_t *resp;       /* resp_max bytes, zeroed per message */
+  rk_lane *in;         /* this worker's input lane */
+  uint64_t in_done;    /* input slots below it are handled (may be freed) */
   uint64_t dropped;    /* responses dropped while stopping */
 } cpu_worker;
 
@@ -198,8 +200,14 @@ static void worker_idle(cpu_worker *w, rk_lane *in, uint64_t head) {
 static int wait_output(cpu_worker *w, rk_lane *l, uint32_t t) {
   rk_kernel *k = w->k;
   cpu_impl *m = impl_of(k);
+  /* The messages of this batch handled so far are done with: free their
+  ** input slots now, not at the end of the batch, or a sender waiting for
+  ** room would wait on a worker that waits on a receiver (the batch end
+  ** may be far off: this wait lasts until somebody receives). */
+  rk__lane_release_sc(w->in, w->in_done);
   /* Receivers may sleep while the responses that filled the lane wait to
-  ** be announced (that happens after a batch): announce them first. */
+  ** be announced (that happens after a batch): announce them first; the
+  ** notify's fence also orders the release above before its peek. */
   cpu_notify_host(k);
   for (;;) {
     if (rk__lane_space_sp(l, w->out_pos[t], &w->out_head[t]))
@@ -311,6 +319,7 @@ static void *worker_main(void *arg) {
   cpu_worker *w = arg;
   rk_kernel *k = w->k;
   rk_lane *in = &k->in[w->id];
+  w->in = in;
   uint64_t head = 0; /* our own position: we are the lane's sole consumer */
   wcount c = {0, 0, 0, 0};
   for (;;) {
@@ -328,6 +337,7 @@ static void *worker_main(void *arg) {
       continue;
     }
     for (uint32_t i = 0; i < n; i++) {
+      w->in_done = head + i; /* for wait_output: the slots before this one */
       handle_one(w, in, head + i, &c);
       /* Relaxed peek: someone sleeps on the host event (a receiver, or a
       ** sender on a full lane): tell it now, not at the end of the batch.

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "kdesc.h"
 
@@ -250,6 +251,67 @@ static void test_kernel_terminate_with_full_queues(void **st) {
   rk_runtime_destroy(rt);
 }
 
+static uint64_t handled_now(rk_kernel *k) {
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_stats_get(k, &s), RK_OK);
+  return s.handled;
+}
+
+/* A worker that blocks on a full output lane in the middle of a batch has
+** already freed the input slots of the messages it handled: a sender finds
+** that room at once, instead of waiting until somebody receives. Capacity 8
+** both ways: 4 answered first, then a batch of 8 of which 4 fit the output
+** and the 5th blocks the worker. */
+static void test_kernel_blocked_worker_frees_handled_slots(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(1, 8);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  Req q;
+  uint32_t i;
+  for (i = 0; i < 4; i++) {
+    fill_req(&q, 0, i, i);
+    assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, -1, NULL),
+                     RK_OK);
+  }
+  for (int t = 0; t < 2000 && handled_now(k) < 4; t++)
+    usleep(1000);
+  assert_int_equal(handled_now(k), 4);
+  assert_int_equal(rk_kernel_deactivate(k), RK_OK);
+  for (; i < 12; i++) { /* the input lane full: 8 queued */
+    fill_req(&q, 0, i, i);
+    assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 0, NULL),
+                     RK_OK);
+  }
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 0, NULL),
+                   RK_E_TIMEOUT);
+  assert_int_equal(rk_kernel_activate(k), RK_OK);
+  /* The worker takes all 8 in one batch, answers 4 (the output lane is then
+  ** full) and blocks on the 5th. */
+  for (int t = 0; t < 2000 && handled_now(k) < 9; t++)
+    usleep(1000);
+  assert_int_equal(handled_now(k), 9);
+  usleep(20000); /* let it reach the wait */
+  for (uint32_t j = 0; j < 4; j++, i++) { /* the 4 slots it freed */
+    fill_req(&q, 0, i, i);
+    assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 200000000,
+                                    NULL), RK_OK);
+  }
+  assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, 0, NULL),
+                   RK_E_TIMEOUT);
+  for (uint32_t j = 0; j < i; j++) { /* every answer, in order */
+    Resp r;
+    assert_int_equal(rk_kernel_recv(k, T_RESP, &r, sizeof r, 2000000000,
+                                    NULL), RK_OK);
+    assert_int_equal(r.seq, j);
+  }
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_terminate(k, &s), RK_OK);
+  assert_int_equal(s.received, i);
+  assert_int_equal(s.handled, i);
+  rk_runtime_destroy(rt);
+}
+
 static void test_kernel_calls_after_terminate(void **st) {
   rk_runtime *rt = make_rt("Bank", 0);
   rk_kernel_desc d = bank_desc(2, 64);
@@ -367,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_kernel_full_queue_times_out),
       cmocka_unit_test(test_kernel_terminate_while_deactivated),
       cmocka_unit_test(test_kernel_terminate_with_full_queues),
+      cmocka_unit_test(test_kernel_blocked_worker_frees_handled_slots),
       cmocka_unit_test(test_kernel_calls_after_terminate),
       cmocka_unit_test(test_kernel_terminate_releases_waiting_sender),
       cmocka_unit_test(test_kernel_destroy_with_live_kernels),
