@@ -160,6 +160,21 @@ static rkc_file *add_file(rkc_ctx *c, const char *path, const char *real,
   return f;
 }
 
+/* Adds a file and parses it; a file whose parse reported errors is marked
+** parse_failed (check() then runs no sema on it or on its importers, so one
+** mistake does not cascade). NULL when out of memory. */
+static rkc_file *add_and_parse(rkc_ctx *c, const char *path, const char *real,
+                               const char *src, size_t len) {
+  rkc_file *f = add_file(c, path, real, src, len);
+  if (f == NULL)
+    return NULL;
+  unsigned before = c->errors;
+  rkc_parse_file(c, f);
+  if (c->errors != before)
+    c->info[f->id].parse_failed = 1;
+  return f;
+}
+
 /* Reads a regular file into the arena (NUL-terminated). Returns NULL and
 ** sets *why (a static string or errno text) on failure. */
 static char *read_file(rkc_ctx *c, const char *path, size_t *len,
@@ -221,14 +236,7 @@ static rkc_file *load(rkc_ctx *c, const char *path, const char *real,
     rkc_error(c, from, "cannot read '%s': %s", path, why);
     return NULL;
   }
-  rkc_file *f = add_file(c, path, real, src, len);
-  if (f == NULL)
-    return NULL;
-  unsigned before = c->errors;
-  rkc_parse_file(c, f);
-  if (c->errors != before)
-    c->info[f->id].parse_failed = 1;
-  return f;
+  return add_and_parse(c, path, real, src, len);
 }
 
 /* The folder part of path ("" when none). */
@@ -406,12 +414,6 @@ rkc_file *rkc_compile_string(rkc_ctx *c, const char *name, const char *src,
   /* A unique key: a string is never the same file as another one. */
   const char *key = rkc_intern_cstr(c, rkc_fmt(c, "\001%zu:%s", c->n_files,
                                               name));
-  rkc_file *f = add_file(c, name, key, copy, len);
-  if (f == NULL)
-    return NULL;
-  unsigned before = c->errors;
-  rkc_parse_file(c, f);
-  if (c->errors != before)
-    c->info[f->id].parse_failed = 1;
-  return finish(c, f);
+  rkc_file *f = add_and_parse(c, name, key, copy, len);
+  return f ? finish(c, f) : NULL;
 }
