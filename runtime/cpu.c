@@ -30,13 +30,15 @@ typedef struct cpu_worker {
   _Alignas(128) rk_kernel *k;
   uint32_t id;
   int started;
+  int detached;        /* abandoned by join (still running, maybe) */
   pthread_t th;
   uint64_t *out_pos;   /* per output queue: next position (sole producer) */
   uint64_t *out_head;  /* per output queue: cached cons_head */
   uint32_t *out_size;  /* per output queue: the response type's size */
   uint8_t *resp;       /* resp_max bytes, zeroed per message */
   rk_lane *in;         /* this worker's input lane */
-  uint64_t in_done;    /* input slots below it are handled (may be freed) */
+  uint64_t in_done;    /* input slots below it are handled and read no
+                       ** more (may be freed) */
   uint64_t dropped;    /* responses dropped while stopping */
 } cpu_worker;
 
@@ -107,10 +109,13 @@ static uint32_t cpu_host_event(rk_kernel *k) {
 }
 
 static uint32_t cpu_host_wait_begin(rk_kernel *k) {
-  /* seq_cst: the registration is ordered before the caller's re-check of
-  ** its condition; pairs with the fence in cpu_notify_host (lost wakeup:
-  ** either the notifier sees us registered, or we see its publication). */
   atomic_fetch_add(&impl_of(k)->hwaiters, 1);
+  /* Store-load fence: the registration is ordered before the caller's
+  ** re-check of its condition (relaxed loads of lane words and flags);
+  ** pairs with the fence in cpu_notify_host (lost wakeup: either the
+  ** notifier sees us registered, or we see its publication). The seq_cst
+  ** increment alone would not order those relaxed loads after it. */
+  rk__fence_sc();
   return atomic_load(&impl_of(k)->hev);
 }
 
@@ -200,10 +205,11 @@ static void worker_idle(cpu_worker *w, rk_lane *in, uint64_t head) {
 static int wait_output(cpu_worker *w, rk_lane *l, uint32_t t) {
   rk_kernel *k = w->k;
   cpu_impl *m = impl_of(k);
-  /* The messages of this batch handled so far are done with: free their
-  ** input slots now, not at the end of the batch, or a sender waiting for
-  ** room would wait on a worker that waits on a receiver (the batch end
-  ** may be far off: this wait lasts until somebody receives). */
+  /* The messages of this batch handled so far, the one being answered
+  ** included, are done with: free their input slots now, not at the end
+  ** of the batch, or a sender waiting for room would wait on a worker that
+  ** waits on a receiver (the batch end may be far off: this wait lasts
+  ** until somebody receives). */
   rk__lane_release_sc(w->in, w->in_done);
   /* Receivers may sleep while the responses that filled the lane wait to
   ** be announced (that happens after a batch): announce them first; the
@@ -277,6 +283,7 @@ static void handle_one(cpu_worker *w, rk_lane *in, uint64_t pos,
   if (d->resp_max)
     memset(w->resp, 0, d->resp_max);
   uint32_t rt = d->dispatch(&ctx, type, s + RK_SLOT_HDR, w->resp, state);
+  w->in_done = pos + 1; /* its slot is read no more (wait_output frees it) */
   rk_worker_status *ws = &k->wstat[w->id];
   int failed = (ctx.flags & RK_CTX_FAILED) != 0;
   /* Counted before the response is published, so a receiver that got it
@@ -336,8 +343,12 @@ static void *worker_main(void *arg) {
       worker_idle(w, in, head);
       continue;
     }
-    for (uint32_t i = 0; i < n; i++) {
-      w->in_done = head + i; /* for wait_output: the slots before this one */
+    uint32_t i = 0;
+    for (; i < n; i++) {
+      /* Relaxed: a flag (join's abort): leave now, the rest of the batch
+      ** stays unhandled. */
+      if (rk__ld_rlx32(&k->ctl->abort))
+        break;
       handle_one(w, in, head + i, &c);
       /* Relaxed peek: someone sleeps on the host event (a receiver, or a
       ** sender on a full lane): tell it now, not at the end of the batch.
@@ -353,7 +364,7 @@ static void *worker_main(void *arg) {
     ** would cost every sender a cache miss on its next claim. */
     uint64_t depth = n >= 16 ? rk__lane_depth(in) : n;
     c.depth_max = depth > c.depth_max ? depth : c.depth_max;
-    head += n;
+    head += i; /* i < n only when aborted */
     rk__lane_release_sc(in, head);
     store_counts(w, &c);
     cpu_notify_host(k); /* room in the input lane, responses published */
@@ -406,11 +417,15 @@ static rk_status cpu_start(rk_kernel *k) {
   return RK_OK;
 }
 
+/* What join watches: the heartbeat (moved once a batch) plus the messages
+** handled (counted one by one), so a worker running slow handlers through
+** a long batch counts as making progress. */
 static uint64_t progress(rk_kernel *k) {
   uint64_t p = 0;
   for (uint32_t w = 0; w < k->grid; w++)
-    /* Relaxed: a statistic. */
-    p += rk__ld_rlx64(&k->wstat[w].heartbeat);
+    /* Relaxed: statistics, each word only grows. */
+    p += rk__ld_rlx64(&k->wstat[w].heartbeat) +
+         rk__ld_rlx64(&k->wstat[w].handled);
   return p;
 }
 
@@ -454,13 +469,15 @@ static rk_status cpu_join(rk_kernel *k, int64_t stall_ns) {
       if (t_abort && now - t_abort > 200000000u) {
         pthread_detach(m->w[i].th);
         m->w[i].started = 0;
+        m->w[i].detached = 1;
         s = RK_E_TIMEOUT;
       }
     }
   }
   uint64_t dropped = 0;
   for (uint32_t i = 0; i < m->n; i++)
-    dropped += m->w[i].dropped; /* joined: plain reads are ordered */
+    if (!m->w[i].detached) /* still running: its count is not ours to read */
+      dropped += m->w[i].dropped; /* joined: plain reads are ordered */
   if (dropped && s == RK_OK)
     rk__log(RK_LOG_DEBUG, "kernel %s: %llu responses produced while "
             "terminating were dropped", k->desc->name,

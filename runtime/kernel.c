@@ -422,10 +422,26 @@ rk_status rk_kernel_launch(rk_runtime *rt, const rk_kernel_desc *d,
 }
 
 /* Frees a kernel whose workers are gone (or were never started). */
+/* Kernels whose workers were abandoned (k->leaked: a CPU worker in a
+** handler that did not return, a GPU kernel that faulted or ignored
+** terminate): kept with everything they point to for the rest of the
+** process, since an abandoned worker may still touch any of it (the lane
+** table, the kernel itself, its control words). Listed here so that the
+** memory stays reachable: leaked on purpose, not lost. */
+static pthread_mutex_t g_leaked_lock = PTHREAD_MUTEX_INITIALIZER;
+static rk_kernel *g_leaked;
+
 static void kernel_free(rk_kernel *k) {
   if (k->ops && k->ops->destroy)
     k->ops->destroy(k);
-  if (k->ops && !k->leaked) {
+  if (k->leaked) {
+    pthread_mutex_lock(&g_leaked_lock);
+    k->next_in_rt = g_leaked; /* the runtime's list is done with it */
+    g_leaked = k;
+    pthread_mutex_unlock(&g_leaked_lock);
+    return;
+  }
+  if (k->ops) {
     for (uint32_t w = 0; k->in && w < k->grid; w++)
       if (k->in[w].base)
         k->ops->free(k, k->in[w].base,
