@@ -357,6 +357,8 @@ static rk_status set_kernel_path(rk_config *cfg, const char *key,
   if (e) k = e->k;
   if (set_kernel_key(&k, field, value, why, sizeof why) != RK_OK)
     return rk__fail(RK_E_CONFIG, "rk_config_set: %s: %s", key, why);
+  if (field == K_BACKEND) /* the program's own: outranks RK_BACKEND */
+    k.backend_from_program = 1;
   if (!e && cfg->n_kernels >= RK_CFG_MAX_KERNELS)
     return rk__fail(RK_E_CONFIG, "rk_config_set: %s: at most %d kernels",
                     key, RK_CFG_MAX_KERNELS);

@@ -479,7 +479,7 @@ static rk_status cpu_join(rk_kernel *k, int64_t stall_ns) {
     if (!m->w[i].detached) /* still running: its count is not ours to read */
       dropped += m->w[i].dropped; /* joined: plain reads are ordered */
   if (dropped && s == RK_OK)
-    rk__log(RK_LOG_DEBUG, "kernel %s: %llu responses produced while "
+    rk__log(RK_LOG_INFO, "kernel %s: %llu responses produced while "
             "terminating were dropped", k->desc->name,
             (unsigned long long)dropped);
   return s;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -92,15 +93,19 @@ static int parse_backend(const char *v, rk_backend *out) {
   return 0;
 }
 
-/* Reads RK_CONFIG (when cfg is NULL) and copies the config; RK_E_CONFIG as
-** the loader reports it. */
+/* Reads RK_CONFIG (when cfg is NULL) and copies the config; RK_E_CONFIG
+** or RK_E_IO as the loader reports it, the detail naming RK_CONFIG (the
+** program may not know the path came from there). */
 static rk_status runtime_config(rk_runtime *r, const rk_config *cfg) {
   const char *path = getenv("RK_CONFIG");
   if (!cfg && path && *path) {
     rk_config *loaded = NULL;
     rk_status s = rk_config_load_yaml(path, &loaded);
-    if (s != RK_OK)
-      return s;
+    if (s != RK_OK) {
+      char why[512];
+      snprintf(why, sizeof why, "%s", rk_error_detail());
+      return rk__fail(s, "RK_CONFIG: %s", why);
+    }
     r->cfg = loaded;
     return RK_OK;
   }
@@ -132,7 +137,7 @@ rk_status rk_runtime_create(const rk_config *cfg, rk_runtime **rt) {
     }
     r->set.backend_from_config = 1;
   }
-  rk__log_set_level(r->set.log_level);
+  rk__log_hold_level(r->set.log_level, 1); /* released by destroy */
   pthread_mutex_init(&r->lock, NULL);
   *rt = r;
   rk__clear_detail();
@@ -152,6 +157,7 @@ void rk_runtime_destroy(rk_runtime *rt) {
     k = next;
   }
   pthread_mutex_destroy(&rt->lock);
+  rk__log_hold_level(rt->set.log_level, 0);
   rk_config_free(rt->cfg);
   free(rt);
 }
@@ -232,7 +238,8 @@ static rk_status check_desc(const rk_kernel_desc *d) {
                     "kernel descriptor has ABI %u, librk expects %u: "
                     "regenerate with this version of rkc",
                     d->abi, RK_GEN_ABI);
-  if (!d->name || !d->dispatch || !d->handlers || d->n_handlers == 0)
+  if (!d->name || !d->dispatch || !d->handlers || d->n_handlers == 0 ||
+      !d->types || d->n_types == 0)
     return rk__fail(RK_E_INVALID, "kernel descriptor is incomplete");
   if (d->actors == 0 || (d->has_state && (!d->state_size || !d->state_init)))
     return rk__fail(RK_E_INVALID, "kernel %s: bad actors or state", d->name);
@@ -581,6 +588,10 @@ static rk_status lane_of(rk_kernel *k, uint32_t actor, uint32_t *lane) {
     *lane = k->grid;
     return RK_OK;
   }
+  if (actor == RK_ACTOR_ANY) /* and the kernel has state */
+    return rk__fail(RK_E_INVALID, "kernel %s has state: every message is "
+                    "addressed to one of its %u actors (RK_ACTOR_ANY is for "
+                    "stateless kernels)", k->desc->name, k->actors);
   if (actor >= k->actors)
     return rk__fail(RK_E_INVALID, "kernel %s: actor %u out of range "
                     "(%u actors)", k->desc->name, actor, k->actors);
@@ -673,9 +684,10 @@ static rk_status send_run(rk_kernel *k, uint32_t lane, uint32_t type_id,
   size_t done = 0;
   while (done < n) {
     uint32_t want = n - done > 4096 ? 4096 : (uint32_t)(n - done), w;
-    if (lane == k->grid && k->grid > 1) /* stateless: spread a batch */
-      want = want < (n + k->grid - 1) / k->grid
-                 ? want : (uint32_t)((n + k->grid - 1) / k->grid);
+    if (lane == k->grid && k->grid > 1) { /* stateless: spread a batch */
+      size_t share = n / k->grid + (n % k->grid != 0); /* no overflow */
+      want = want < share ? want : (uint32_t)share;
+    }
     uint64_t pos = 0, id = 0;
     uint32_t got = claim_some(k, lane, want, &w, &pos, &id);
     if (got == 0) {
@@ -750,11 +762,10 @@ rk_status rk_kernel_send_batch(rk_kernel *k, uint32_t type_id,
     uint32_t lane;
     if ((s = lane_of(k, a, &lane)) != RK_OK)
       break;
-    size_t j = i + 1; /* a run of messages for the same lane */
-    while (j < n && (!actors ||
-                     (k->desc->has_state
-                          ? actors[j] < k->actors && actors[j] % k->grid == lane
-                          : actors[j] == RK_ACTOR_ANY || actors[j] < k->actors)))
+    size_t j = actors ? i + 1 : n; /* a run of messages for the same lane */
+    while (j < n && (k->desc->has_state
+                         ? actors[j] < k->actors && actors[j] % k->grid == lane
+                         : actors[j] == RK_ACTOR_ANY || actors[j] < k->actors))
       j++;
     size_t got = 0;
     s = send_run(k, lane, type_id, actors ? actors + i : NULL, p + i * size,

@@ -84,7 +84,10 @@ typedef enum rk_log_level {
 typedef void (*rk_log_fn)(rk_log_level level, const char *line, void *user);
 
 /* Replaces the log function; NULL restores the default (stderr). Lines above
-** the runtime's log_level are not formatted at all. */
+** the log level are not formatted at all; the level is the process's, the
+** most verbose log_level of the live runtimes (info when there is none).
+** The function is called with one line at a time and may itself call
+** librk, rk_log_set included. */
 RK_API void rk_log_set(rk_log_fn fn, void *user);
 
 /* -------------------------------------------------------------- backends */
@@ -105,9 +108,11 @@ typedef struct rk_config rk_config;
 /* A config holding the defaults (backend auto, device 0, log_level info,
 ** cache_dir from RK_CACHE_DIR / XDG_CACHE_HOME / ~/.cache). */
 RK_API rk_status rk_config_new(rk_config **cfg);
-/* Reads a YAML file. On any error (syntax, unknown or duplicate key, wrong
-** type, bad value) returns RK_E_CONFIG with "file:line:col: ..." in
-** rk_error_detail() and stores NULL: nothing is half-read. */
+/* Reads a YAML file. On any error in it (syntax, unknown or duplicate key,
+** wrong type, bad value) returns RK_E_CONFIG with "file:line:col: ..." in
+** rk_error_detail(); a file that cannot be opened or read is RK_E_IO with
+** the path and the reason. Either way it stores NULL: nothing is
+** half-read. */
 RK_API rk_status rk_config_load_yaml(const char *path, rk_config **cfg);
 /* The same from memory; name is used in positions ("<string>" if NULL). */
 RK_API rk_status rk_config_load_yaml_string(const char *text, size_t len,

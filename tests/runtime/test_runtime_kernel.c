@@ -478,6 +478,116 @@ static void test_kernel_log_function_is_replaceable(void **st) {
   rk_log_set(NULL, NULL);
 }
 
+/* A kernel's backend set by the program outranks RK_BACKEND, as a
+** top-level one does (rk.h, rk_config_set): with RK_BACKEND=cuda and no
+** GPU, the kernel the program put on the CPU launches there. */
+static void test_kernel_program_backend_outranks_env(void **st) {
+  setenv("RK_BACKEND", "cuda", 1);
+  rk_config *cfg = NULL;
+  assert_int_equal(rk_config_new(&cfg), RK_OK);
+  assert_int_equal(rk_config_set(cfg, "backend", "cuda"), RK_OK);
+  assert_int_equal(rk_config_set(cfg, "kernels.Bank.backend", "cpu"), RK_OK);
+  rk_runtime *rt = NULL;
+  assert_int_equal(rk_runtime_create(cfg, &rt), RK_OK);
+  rk_config_free(cfg);
+  rk_kernel_desc d = bank_desc(2, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  rk_kernel_stats s;
+  assert_int_equal(rk_kernel_stats_get(k, &s), RK_OK);
+  assert_int_equal(s.backend, RK_BACKEND_CPU);
+  rk_runtime_destroy(rt);
+  unsetenv("RK_BACKEND");
+}
+
+/* A log function may call librk, rk_log_set included, without a hang. */
+static int reentered;
+static void log_and_reset(rk_log_level lvl, const char *line, void *user) {
+  (void)lvl;
+  (void)line;
+  (void)user;
+  reentered++;
+  rk_log_set(NULL, NULL); /* the lock it is called under is taken again */
+}
+static void test_kernel_log_function_may_call_librk(void **st) {
+  unsetenv("RK_BACKEND");
+  reentered = 0;
+  rk_log_set(log_and_reset, NULL);
+  rk_runtime *rt = NULL;
+  assert_int_equal(rk_runtime_create(NULL, &rt), RK_OK);
+  (void)rk_runtime_backend(rt); /* logs why, at info level */
+  rk_runtime_destroy(rt);
+  assert_int_equal(reentered, 1); /* and the default writer is back */
+  rk_log_set(NULL, NULL);
+}
+
+/* The log level is the most verbose of the live runtimes': one at error
+** level does not silence another's info line. */
+static void test_kernel_log_level_of_live_runtimes(void **st) {
+  unsetenv("RK_BACKEND");
+  rk_config *quiet = NULL;
+  assert_int_equal(rk_config_new(&quiet), RK_OK);
+  assert_int_equal(rk_config_set(quiet, "log_level", "error"), RK_OK);
+  rk_runtime *a = NULL, *b = NULL;
+  assert_int_equal(rk_runtime_create(NULL, &a), RK_OK); /* info */
+  assert_int_equal(rk_runtime_create(quiet, &b), RK_OK); /* created last */
+  rk_log_set(capture, NULL);
+  log_lines = 0;
+  (void)rk_runtime_backend(a);
+  assert_int_equal(log_lines, 1);
+  rk_runtime_destroy(a);
+  log_lines = 0;
+  (void)rk_runtime_backend(b); /* b alone now: error level */
+  assert_int_equal(log_lines, 0);
+  rk_runtime_destroy(b);
+  rk_config_free(quiet);
+  rk_log_set(NULL, NULL);
+}
+
+/* RK_CONFIG naming a file that is not there: RK_E_IO, and the detail says
+** where the path came from. */
+static void test_kernel_rk_config_missing_file(void **st) {
+  setenv("RK_CONFIG", "/nonexistent/rk.yaml", 1);
+  rk_runtime *rt = (rk_runtime *)1;
+  assert_int_equal(rk_runtime_create(NULL, &rt), RK_E_IO);
+  assert_null(rt);
+  assert_non_null(strstr(rk_error_detail(), "RK_CONFIG"));
+  assert_non_null(strstr(rk_error_detail(), "/nonexistent/rk.yaml"));
+  unsetenv("RK_CONFIG");
+}
+
+/* Bad requests that must fail fast and say why: RK_ACTOR_ANY on a kernel
+** with state, a descriptor without its types, and a batch of SIZE_MAX
+** messages with a timeout of 0 (only what fits is sent, at once). */
+static void test_kernel_bad_requests_fail_fast(void **st) {
+  rk_runtime *rt = make_rt("Bank", 0);
+  rk_kernel_desc d = bank_desc(2, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  Req q;
+  fill_req(&q, 0, 0, 0);
+  assert_int_equal(rk_kernel_send(k, T_REQ, RK_ACTOR_ANY, &q, sizeof q, 0,
+                                  NULL), RK_E_INVALID);
+  assert_non_null(strstr(rk_error_detail(), "stateless"));
+  rk_kernel_desc nt = bank_desc(2, 64);
+  nt.types = NULL;
+  rk_kernel *k2 = (rk_kernel *)1;
+  assert_int_equal(rk_kernel_launch(rt, &nt, &k2), RK_E_INVALID);
+  assert_null(k2);
+  rk_kernel_desc p = pool_desc(64);
+  assert_int_equal(rk_kernel_launch(rt, &p, &k2), RK_OK);
+  assert_int_equal(rk_kernel_deactivate(k2), RK_OK);
+  static Work w[64];
+  size_t sent = 0;
+  uint64_t t0 = now_ns();
+  assert_int_equal(rk_kernel_send_batch(k2, T_WORK, NULL, w, sizeof w[0],
+                                        SIZE_MAX, 0, NULL, &sent),
+                   RK_E_TIMEOUT);
+  assert_true(now_ns() - t0 < 1000000000u);
+  assert_true(sent > 0 && sent <= 64);
+  rk_runtime_destroy(rt);
+}
+
 int main(void) {
   unsetenv("RK_CONFIG");
   unsetenv("RK_BACKEND");
@@ -497,6 +607,11 @@ int main(void) {
       cmocka_unit_test(test_kernel_terminate_releases_waiting_sender),
       cmocka_unit_test(test_kernel_destroy_with_live_kernels),
       cmocka_unit_test(test_kernel_log_function_is_replaceable),
+      cmocka_unit_test(test_kernel_program_backend_outranks_env),
+      cmocka_unit_test(test_kernel_log_function_may_call_librk),
+      cmocka_unit_test(test_kernel_log_level_of_live_runtimes),
+      cmocka_unit_test(test_kernel_rk_config_missing_file),
+      cmocka_unit_test(test_kernel_bad_requests_fail_fast),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
