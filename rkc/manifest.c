@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "gen.h"
@@ -29,16 +30,31 @@ static void emit(man *m, yaml_event_t *ev) {
   if (!yaml_emitter_emit(&m->em, ev)) m->failed = 1;
 }
 
-static void scalar(man *m, const char *s) {
+/* Would a YAML 1.1 or 1.2 reader take plain s for a null or a boolean?
+** (Names are identifiers, so they never read as numbers.) libyaml writes
+** such a string plain; it must be quoted to stay a string. */
+static int reads_as_non_string(const char *s) {
+  static const char *const words[] = {"null", "true", "false", "yes", "no",
+                                      "on", "off", "y", "n", "~"};
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strcasecmp(s, words[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static void scalar_as(man *m, const char *s, int quoted) {
   yaml_event_t ev;
   if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
                                     (int)strlen(s), 1, 1,
-                                    YAML_ANY_SCALAR_STYLE)) {
+                                    quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                           : YAML_ANY_SCALAR_STYLE)) {
     m->failed = 1;
     return;
   }
   emit(m, &ev);
 }
+
+static void scalar(man *m, const char *s) { scalar_as(m, s, 0); }
 
 static void map_begin(man *m) {
   yaml_event_t ev;
@@ -65,9 +81,13 @@ static void seq_end(man *m) {
   emit(m, &ev);
 }
 
+/* A key and its value; a value that is a name (every key but "value",
+** whose text is a literal meant as read) is quoted when YAML would take it
+** for a null or a boolean. */
 static void kv(man *m, const char *k, const char *v) {
+  v = v ? v : "";
   scalar(m, k);
-  scalar(m, v ? v : "");
+  scalar_as(m, v, strcmp(k, "value") != 0 && reads_as_non_string(v));
 }
 
 static void kvu(man *m, const char *k, uint64_t v) {

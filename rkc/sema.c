@@ -45,12 +45,44 @@ int rkc_is_reserved(const char *n) {
                  sizeof reserved[0], cmp_str) != NULL;
 }
 
-/* Reports name when the output could not use it. */
+/* Macros and names of the headers the output includes (stdint.h,
+** stddef.h, math.h, string.h) and GNU's predefined `linux` and `unix`
+** (sorted, strcmp order): a struct member or parameter by one of these
+** names does not compile. Declared names (messages, enums, constants,
+** kernels) carry the package prefix and cannot meet them. */
+static const char *const macros[] = {
+    "FP_INFINITE", "FP_NAN", "FP_NORMAL", "FP_SUBNORMAL", "FP_ZERO",
+    "HUGE_VAL", "HUGE_VALF", "HUGE_VALL", "INFINITY", "INT16_C", "INT16_MAX",
+    "INT16_MIN", "INT32_C", "INT32_MAX", "INT32_MIN", "INT64_C", "INT64_MAX",
+    "INT64_MIN", "INT8_C", "INT8_MAX", "INT8_MIN", "INTMAX_C", "INTPTR_MAX",
+    "INTPTR_MIN", "MATH_ERREXCEPT", "MATH_ERRNO", "M_1_PI", "M_2_PI",
+    "M_2_SQRTPI", "M_E", "M_LN10", "M_LN2", "M_LOG10E", "M_LOG2E", "M_PI",
+    "M_PI_2", "M_PI_4", "M_SQRT1_2", "M_SQRT2", "NAN", "PTRDIFF_MAX",
+    "PTRDIFF_MIN", "SIZE_MAX", "UINT16_C", "UINT16_MAX", "UINT32_C",
+    "UINT32_MAX", "UINT64_C", "UINT64_MAX", "UINT8_C", "UINT8_MAX",
+    "UINTMAX_C", "UINTPTR_MAX", "linux", "math_errhandling", "typeof",
+    "unix"};
+
+/* Reports name when the output could not use it. Fields and handler
+** variables appear in the output unprefixed, so they also must not be one
+** of the headers' macros nor begin with "RK_" or "rk_" (librk's and the
+** device prelude's names). */
 static void check_name(rkc_ctx *c, const char *name, rkc_loc loc,
                        const char *what) {
-  if (rkc_is_reserved(name))
+  if (rkc_is_reserved(name)) {
     rkc_error(c, loc, "%s name '%s' is reserved in C, C++ or CUDA", what,
               name);
+    return;
+  }
+  if (strcmp(what, "field") != 0 && strcmp(what, "handler variable") != 0)
+    return;
+  if (strncmp(name, "RK_", 3) == 0 || strncmp(name, "rk_", 3) == 0)
+    rkc_error(c, loc, "%s name '%s' is reserved: names beginning with RK_ "
+              "or rk_ are librk's", what, name);
+  else if (bsearch(&name, macros, sizeof macros / sizeof macros[0],
+                   sizeof macros[0], cmp_str))
+    rkc_error(c, loc, "%s name '%s' is reserved: a macro of the C headers "
+              "the generated code includes", what, name);
 }
 
 static const char *const kind_names[] = {
@@ -283,7 +315,10 @@ static int check_value(rkc_ctx *c, rkc_file *f, const rkc_typeref *t,
       return -1;
     }
     double x = lit->f < 0 ? -lit->f : lit->f;
-    if (x != x || x > (t->kind == RKC_T_F32 ? FLT_MAX : DBL_MAX)) {
+    /* An f32 takes what rounds to a finite float: below FLT_MAX plus half
+    ** its ulp (2^103), so 3.4028235e38, FLT_MAX's usual spelling, fits. */
+    const double f32_lim = (double)FLT_MAX + 0x1p103;
+    if (x != x || (t->kind == RKC_T_F32 ? x >= f32_lim : x > DBL_MAX)) {
       rkc_error(c, v->loc, "%s %s does not fit %s", what, v->text,
                 kind_names[t->kind]);
       return -1;
@@ -793,6 +828,11 @@ static void set_prefix(rkc_ctx *c, rkc_file *f) {
   if (f->package == NULL && !c_ident(f->base))
     rkc_error(c, (rkc_loc){f->id, 0, 0}, "file name '%s' cannot be a C "
               "prefix: rename the file or declare a package", f->base);
+  else if (strcmp(up, "RK_") == 0) /* RK_OK and the rest are librk's */
+    rkc_error(c, f->package ? f->package_loc : (rkc_loc){f->id, 0, 0},
+              "%s '%s' would give the C prefix rk_ / RK_, which is "
+              "librk's: choose another", f->package ? "package" : "file name",
+              q);
 }
 
 static void check_imports(rkc_ctx *c, rkc_file *f) {

@@ -65,6 +65,21 @@ static void test_sema_layout_natural_alignment(void **state) {
   done(c, &d);
 }
 
+/* FLT_MAX in its usual decimal spellings fits an f32 (it rounds to
+** FLT_MAX); one that rounds to infinity does not (tests/err). */
+static void test_sema_f32_max_fits(void **state) {
+  (void)state;
+  rkc_ctx *c;
+  diags d;
+  rkc_file *f = compile(&c, &d,
+                        "const f32 BIG = 3.40282347e38;\n"
+                        "message A { f32 a = 3.4028235e38; "
+                        "f32 b = -3.4028235e38; }\n");
+  assert_non_null(f);
+  assert_int_equal(d.n, 0);
+  done(c, &d);
+}
+
 static void test_sema_dependency_order(void **state) {
   (void)state;
   rkc_ctx *c;
@@ -359,6 +374,7 @@ static void test_sema_import_depth_limited(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sema_layout_natural_alignment),
+      cmocka_unit_test(test_sema_f32_max_fits),
       cmocka_unit_test(test_sema_dependency_order),
       cmocka_unit_test(test_sema_ids_and_prefixes),
       cmocka_unit_test(test_sema_enum_values),
