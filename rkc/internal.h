@@ -98,6 +98,9 @@ int rkc_parse_file(rkc_ctx *c, rkc_file *f);
 /* sema.c: checks f (its imports already resolved and checked) and fills in
 ** the facts of ast.h. Errors are reported; returns how many. */
 unsigned rkc_sema_file(rkc_ctx *c, rkc_file *f);
+/* Every C name the outputs of root and its imports declare is unique;
+** -1 (each clash reported) otherwise. */
+int rkc_sema_names(rkc_ctx *c, rkc_file *root);
 /* sema.c: the type, const and enum lookup used by the parser-independent
 ** resolution; finds name (plain or qualified) from file f. */
 rkc_decl *rkc_lookup(rkc_ctx *c, rkc_file *f, const char *name, rkc_loc loc,

@@ -384,6 +384,8 @@ static rkc_file *finish(rkc_ctx *c, rkc_file *root) {
   resolve(c, root, &s);
   free(s.v);
   int rc = check(c, root);
+  if (rc == 0 && !c->oom)
+    rc = rkc_sema_names(c, root);
   return rc == 0 && !c->oom ? root : NULL;
 }
 
@@ -402,7 +404,7 @@ rkc_file *rkc_compile_file(rkc_ctx *c, const char *path) {
       return NULL;
   }
   if (c->info[f->id].state != 0)
-    return check(c, f) == 0 ? f : NULL;
+    return check(c, f) == 0 && rkc_sema_names(c, f) == 0 ? f : NULL;
   return finish(c, f);
 }
 

@@ -951,3 +951,109 @@ unsigned rkc_sema_file(rkc_ctx *c, rkc_file *f) {
   free(ch);
   return c->errors - before;
 }
+
+/* ---- generated C names ----
+** Every C identifier the outputs declare for a schema and its imports must
+** be unique, or the generated code does not compile: message Foo beside
+** message Foo_init, kernel K beside message K_launch, a kernel handling
+** a.Point and b.Point (both give K_send_Point), package a.b's M beside
+** package a's b_M. Checked once over the root and everything it imports. */
+
+typedef struct gen_origin {
+  const char *what; /* "message", "enum", "kernel" */
+  const char *name; /* as declared */
+  rkc_loc loc;
+  const void *obj;  /* the declaration (or, for recv, the response) */
+} gen_origin;
+
+typedef struct gen_names {
+  rkc_map seen;     /* interned C name -> gen_origin */
+  int bad;
+  const void *last_a, *last_b; /* the pair last reported: once a pair */
+} gen_names;
+
+static void gen_name(rkc_ctx *c, gen_names *g, const char *cname,
+                     const char *what, const char *name, rkc_loc loc,
+                     const void *obj) {
+  const char *key = rkc_intern_cstr(c, cname);
+  gen_origin *o = rkc_alloc(c, sizeof *o);
+  if (key == NULL || o == NULL)
+    return;
+  *o = (gen_origin){what, name, loc, obj};
+  gen_origin *was = rkc_map_put(&g->seen, (uintptr_t)key, o);
+  if (was == NULL || was == o || was->obj == obj)
+    return; /* new, or the same declaration again */
+  g->bad = 1;
+  if (g->last_a == obj && g->last_b == was->obj)
+    return; /* this pair's first clash is reported */
+  g->last_a = obj;
+  g->last_b = was->obj;
+  rkc_error(c, loc, "%s '%s' and %s '%s' (%s) both give the C name '%s': "
+            "rename one", what, name, was->what, was->name,
+            rkc_where(c, was->loc), cname);
+}
+
+static void gen_file_names(rkc_ctx *c, gen_names *g, rkc_file *f) {
+  static const char *const msg_sfx[] = {"", "_init", "_encode", "_decode",
+                                        "_encoded_max", "_wire",
+                                        "_wire_fields", "_dinit"};
+  static const char *const k_sfx[] = {"", "_launch", "_activate",
+                                      "_deactivate", "_stats", "_terminate",
+                                      "_desc", "_handlers", "_types",
+                                      "_state", "_state_init"};
+  const char *p = f->prefix;
+  for (rkc_enum *e = f->enums; e; e = e->next) {
+    gen_name(c, g, rkc_fmt(c, "%s%s", p, e->name), "enum", e->name, e->loc, e);
+    gen_name(c, g, rkc_fmt(c, "%s%s_values", p, e->name), "enum", e->name,
+             e->loc, e);
+  }
+  for (rkc_message *m = f->messages; m; m = m->next)
+    for (size_t i = 0; i < sizeof msg_sfx / sizeof msg_sfx[0]; i++)
+      gen_name(c, g, rkc_fmt(c, "%s%s%s", p, m->name, msg_sfx[i]),
+               "message", m->name, m->loc, m);
+  for (rkc_kernel *k = f->kernels; k; k = k->next) {
+    for (size_t i = 0; i < sizeof k_sfx / sizeof k_sfx[0]; i++)
+      gen_name(c, g, rkc_fmt(c, "%s%s%s", p, k->name, k_sfx[i]), "kernel",
+               k->name, k->loc, k);
+    for (rkc_handler *h = k->handlers; h; h = h->next) {
+      const rkc_message *rq = h->req.msg, *rs = h->resp.msg;
+      if (rq) {
+        const char *base = rkc_fmt(c, "%s%s_send_%s", p, k->name, rq->name);
+        const char *what = "handler of",
+                   *n = rkc_fmt(c, "%s.%s", rq->file->qual, rq->name);
+        gen_name(c, g, base, what, n, h->loc, h);
+        gen_name(c, g, rkc_fmt(c, "%s_batch", base), what, n, h->loc, h);
+        if (k->has_state) {
+          gen_name(c, g, rkc_fmt(c, "%s_to", base), what, n, h->loc, h);
+          gen_name(c, g, rkc_fmt(c, "%s_to_batch", base), what, n, h->loc, h);
+        }
+      }
+      if (h->has_resp && rs) {
+        /* one recv per response type: the same message again is no clash */
+        const char *base = rkc_fmt(c, "%s%s_recv_%s", p, k->name, rs->name);
+        const char *n = rkc_fmt(c, "%s.%s", rs->file->qual, rs->name);
+        gen_name(c, g, base, "response", n, h->loc, rs);
+        gen_name(c, g, rkc_fmt(c, "%s_batch", base), "response", n, h->loc,
+                 rs);
+      }
+    }
+  }
+}
+
+static void gen_walk(rkc_ctx *c, gen_names *g, rkc_file *f, rkc_map *done) {
+  if (rkc_map_put(done, (uintptr_t)f, f) != NULL)
+    return; /* visited */
+  for (rkc_import *im = f->imports; im; im = im->next)
+    if (im->file)
+      gen_walk(c, g, im->file, done);
+  gen_file_names(c, g, f);
+}
+
+int rkc_sema_names(rkc_ctx *c, rkc_file *root) {
+  gen_names g = {{0}, 0, NULL, NULL};
+  rkc_map done = {0};
+  gen_walk(c, &g, root, &done);
+  rkc_map_free(&g.seen);
+  rkc_map_free(&done);
+  return g.bad ? -1 : 0;
+}
