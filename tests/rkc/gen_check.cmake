@@ -6,7 +6,7 @@
 # golden: generates twice (the bytes must be equal) and compares c, cuda and
 #         manifest outputs with GOLDEN/ (refresh: tests/golden/refresh.sh).
 # c/cxx:  compiles NAME.rk.c as C11 / includes NAME.rk.h from C++17, both
-#         with -Wall -Wextra -Werror -pedantic.
+#         with -Wall -Wextra -Werror -pedantic, and (cxx) NAME.rk.c as C++20.
 # cuda:   nvcc -arch=sm_90 -c NAME.rk.cu with every warning an error.
 # rkc runs in the schema's folder with its file name, as refresh.sh does, so
 # the #line paths in the outputs do not depend on the build folder.
@@ -79,6 +79,16 @@ elseif(MODE STREQUAL "cxx")
                   RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${name}.rk.h does not compile cleanly as C++17")
+  endif()
+  # The .rk.c itself as C++20 (its designated initializers are C++20;
+  # without -pedantic, which flags the C99 forms C++ accepts as well), for
+  # builds that compile every source as C++.
+  execute_process(COMMAND "${CXX}" -std=c++20 -Wall -Wextra -Werror -x c++
+                          -I "${RUNTIME}" -I "${WORK}/a"
+                          -c "${WORK}/a/${name}.rk.c" -o "${WORK}/a/src.o"
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${name}.rk.c does not compile cleanly as C++20")
   endif()
 elseif(MODE STREQUAL "cuda")
   gen("${WORK}/a")

@@ -8,6 +8,15 @@
 #error "bom.rk.c was generated for RK_GEN_ABI 1: run rkc again"
 #endif
 
+/* the state layout checks below, in C and (compiled as C++) in C++ */
+#ifdef __cplusplus
+#define RK_SRC_ASSERT_ static_assert
+#define RK_SRC_ALIGNOF_ alignof
+#else
+#define RK_SRC_ASSERT_ _Static_assert
+#define RK_SRC_ALIGNOF_ _Alignof
+#endif
+
 /* -- bom.A (id 643093132) */
 static const rk_wire_field bom_A_wire_fields[1] = {
   {RK_W_U8, (uint32_t)offsetof(bom_A, a), 0u, -1, 0u, NULL, NULL},

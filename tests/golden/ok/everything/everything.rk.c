@@ -8,6 +8,15 @@
 #error "everything.rk.c was generated for RK_GEN_ABI 1: run rkc again"
 #endif
 
+/* the state layout checks below, in C and (compiled as C++) in C++ */
+#ifdef __cplusplus
+#define RK_SRC_ASSERT_ static_assert
+#define RK_SRC_ALIGNOF_ alignof
+#else
+#define RK_SRC_ASSERT_ _Static_assert
+#define RK_SRC_ALIGNOF_ _Alignof
+#endif
+
 const uint64_t test_every_E8_values[2] = {
   18446744073709551488ull,
   127ull,
@@ -2332,11 +2341,11 @@ typedef struct test_every_Worker_state {
   uint8_t hist[8];
 } test_every_Worker_state;
 
-_Static_assert(sizeof(test_every_Worker_state) == 20u, "size of test_every_Worker_state");
-_Static_assert(_Alignof(test_every_Worker_state) == 4u, "alignment of test_every_Worker_state");
-_Static_assert(offsetof(test_every_Worker_state, count) == 0u, "offset of test_every_Worker_state.count");
-_Static_assert(offsetof(test_every_Worker_state, last) == 4u, "offset of test_every_Worker_state.last");
-_Static_assert(offsetof(test_every_Worker_state, hist) == 12u, "offset of test_every_Worker_state.hist");
+RK_SRC_ASSERT_(sizeof(test_every_Worker_state) == 20u, "size of test_every_Worker_state");
+RK_SRC_ASSERT_(RK_SRC_ALIGNOF_(test_every_Worker_state) == 4u, "alignment of test_every_Worker_state");
+RK_SRC_ASSERT_(offsetof(test_every_Worker_state, count) == 0u, "offset of test_every_Worker_state.count");
+RK_SRC_ASSERT_(offsetof(test_every_Worker_state, last) == 4u, "offset of test_every_Worker_state.last");
+RK_SRC_ASSERT_(offsetof(test_every_Worker_state, hist) == 12u, "offset of test_every_Worker_state.hist");
 
 /* Zeroes one actor's state, then applies the defaults. */
 static void test_every_Worker_state_init(void *state)
@@ -2355,7 +2364,7 @@ static void test_every_Worker_state_init(void *state)
   RK_FN const char *brace(void) { return "}{"; }
   RK_FN char close(void) { return '}'; }
 
-#line 2359 "everything.rk.c"
+#line 2368 "everything.rk.c"
 
 /* ==== kernel test.every.Worker */
 
@@ -2369,7 +2378,7 @@ static void rk_h_test_every_Worker_Empty(rk_ctx *ctx, const test_every_Empty *e,
 
     state->count++;
   
-#line 2373 "everything.rk.c"
+#line 2382 "everything.rk.c"
 }
 
 static void rk_h_test_every_Worker_Scalars(rk_ctx *ctx, const test_every_Scalars *s, test_every_Nested *out, test_every_Worker_state *state)
@@ -2383,7 +2392,7 @@ static void rk_h_test_every_Worker_Scalars(rk_ctx *ctx, const test_every_Scalars
     out->p.x = (float)s->i32v;
     { { } }
   
-#line 2387 "everything.rk.c"
+#line 2396 "everything.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and
@@ -2429,7 +2438,7 @@ const rk_kernel_desc test_every_Worker_desc = {
   .backend = RK_BACKEND_CUDA,
   .has_state = 1u,
   .state_size = (uint32_t)sizeof(test_every_Worker_state),
-  .state_align = (uint32_t)_Alignof(test_every_Worker_state),
+  .state_align = (uint32_t)RK_SRC_ALIGNOF_(test_every_Worker_state),
   .state_init = test_every_Worker_state_init,
   .n_handlers = 2u,
   .handlers = test_every_Worker_handlers,
@@ -2529,7 +2538,7 @@ static void rk_h_test_every_Stateless_Arrays(rk_ctx *ctx, const test_every_Array
   (void)r;
 #line 101 "everything.rk"
  *r = *a; 
-#line 2533 "everything.rk.c"
+#line 2542 "everything.rk.c"
 }
 
 static void rk_h_test_every_Stateless_Point(rk_ctx *ctx, const common_Point *p)
@@ -2538,7 +2547,7 @@ static void rk_h_test_every_Stateless_Point(rk_ctx *ctx, const common_Point *p)
   (void)p;
 #line 102 "everything.rk"
  (void)p; 
-#line 2542 "everything.rk.c"
+#line 2551 "everything.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and
@@ -2663,7 +2672,7 @@ static void rk_h_test_every_Defaults_Nested(rk_ctx *ctx, const test_every_Nested
   (void)e;
 #line 107 "everything.rk"
  (void)n; (void)e; 
-#line 2667 "everything.rk.c"
+#line 2676 "everything.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and

@@ -8,6 +8,15 @@
 #error "nopackage.rk.c was generated for RK_GEN_ABI 1: run rkc again"
 #endif
 
+/* the state layout checks below, in C and (compiled as C++) in C++ */
+#ifdef __cplusplus
+#define RK_SRC_ASSERT_ static_assert
+#define RK_SRC_ALIGNOF_ alignof
+#else
+#define RK_SRC_ASSERT_ _Static_assert
+#define RK_SRC_ALIGNOF_ _Alignof
+#endif
+
 /* -- nopackage.Ping (id 756681676) */
 static const rk_wire_field nopackage_Ping_wire_fields[1] = {
   {RK_W_U8, (uint32_t)offsetof(nopackage_Ping, k), 0u, -1, 0u, NULL, NULL},
@@ -1693,7 +1702,7 @@ static void rk_h_nopackage_Echo_Ping(rk_ctx *ctx, const nopackage_Ping *p, nopac
   (void)q;
 #line 4 "nopackage.rk"
  *q = *p; 
-#line 1697 "nopackage.rk.c"
+#line 1706 "nopackage.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and

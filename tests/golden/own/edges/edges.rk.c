@@ -8,6 +8,15 @@
 #error "edges.rk.c was generated for RK_GEN_ABI 1: run rkc again"
 #endif
 
+/* the state layout checks below, in C and (compiled as C++) in C++ */
+#ifdef __cplusplus
+#define RK_SRC_ASSERT_ static_assert
+#define RK_SRC_ALIGNOF_ alignof
+#else
+#define RK_SRC_ASSERT_ _Static_assert
+#define RK_SRC_ALIGNOF_ _Alignof
+#endif
+
 const uint64_t edge_cases_Level_values[3] = {
   18446744073709551611ull,
   0ull,
@@ -2064,10 +2073,10 @@ typedef struct edge_cases_Sink_state {
   uint64_t n;
 } edge_cases_Sink_state;
 
-_Static_assert(sizeof(edge_cases_Sink_state) == 32u, "size of edge_cases_Sink_state");
-_Static_assert(_Alignof(edge_cases_Sink_state) == 8u, "alignment of edge_cases_Sink_state");
-_Static_assert(offsetof(edge_cases_Sink_state, last) == 0u, "offset of edge_cases_Sink_state.last");
-_Static_assert(offsetof(edge_cases_Sink_state, n) == 24u, "offset of edge_cases_Sink_state.n");
+RK_SRC_ASSERT_(sizeof(edge_cases_Sink_state) == 32u, "size of edge_cases_Sink_state");
+RK_SRC_ASSERT_(RK_SRC_ALIGNOF_(edge_cases_Sink_state) == 8u, "alignment of edge_cases_Sink_state");
+RK_SRC_ASSERT_(offsetof(edge_cases_Sink_state, last) == 0u, "offset of edge_cases_Sink_state.last");
+RK_SRC_ASSERT_(offsetof(edge_cases_Sink_state, n) == 24u, "offset of edge_cases_Sink_state.n");
 
 /* Zeroes one actor's state, then applies the defaults. */
 static void edge_cases_Sink_state_init(void *state)
@@ -2155,7 +2164,7 @@ static void rk_h_edge_cases_Sink_Ping(rk_ctx *ctx, const edge_cases_Ping *p, edg
   (void)state;
 #line 37 "edges.rk"
  state->n += p->seq; 
-#line 2159 "edges.rk.c"
+#line 2168 "edges.rk.c"
 }
 
 static void rk_h_edge_cases_Sink_Filled(rk_ctx *ctx, const edge_cases_Filled *f, edge_cases_Sink_state *state)
@@ -2165,7 +2174,7 @@ static void rk_h_edge_cases_Sink_Filled(rk_ctx *ctx, const edge_cases_Filled *f,
   (void)state;
 #line 38 "edges.rk"
  state->last = *f; (void)"$ */ %s"; 
-#line 2169 "edges.rk.c"
+#line 2178 "edges.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and
@@ -2209,7 +2218,7 @@ const rk_kernel_desc edge_cases_Sink_desc = {
   .backend = RK_BACKEND_AUTO,
   .has_state = 1u,
   .state_size = (uint32_t)sizeof(edge_cases_Sink_state),
-  .state_align = (uint32_t)_Alignof(edge_cases_Sink_state),
+  .state_align = (uint32_t)RK_SRC_ALIGNOF_(edge_cases_Sink_state),
   .state_init = edge_cases_Sink_state_init,
   .n_handlers = 2u,
   .handlers = edge_cases_Sink_handlers,
@@ -2299,7 +2308,7 @@ static void rk_h_edge_cases_Echo_Ping(rk_ctx *ctx, const edge_cases_Ping *p, edg
   (void)h;
 #line 44 "edges.rk"
  h->p = *p; 
-#line 2303 "edges.rk.c"
+#line 2312 "edges.rk.c"
 }
 
 static void rk_h_edge_cases_Echo_Filled(rk_ctx *ctx, const edge_cases_Filled *f, edge_cases_Holder *h)
@@ -2309,7 +2318,7 @@ static void rk_h_edge_cases_Echo_Filled(rk_ctx *ctx, const edge_cases_Filled *f,
   (void)h;
 #line 45 "edges.rk"
  h->f[0] = *f; 
-#line 2313 "edges.rk.c"
+#line 2322 "edges.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and

@@ -8,6 +8,15 @@
 #error "bank.rk.c was generated for RK_GEN_ABI 1: run rkc again"
 #endif
 
+/* the state layout checks below, in C and (compiled as C++) in C++ */
+#ifdef __cplusplus
+#define RK_SRC_ASSERT_ static_assert
+#define RK_SRC_ALIGNOF_ alignof
+#else
+#define RK_SRC_ASSERT_ _Static_assert
+#define RK_SRC_ALIGNOF_ _Alignof
+#endif
+
 /* -- bank.Deposit (id 1496316335) */
 static const rk_wire_field bank_Deposit_wire_fields[1] = {
   {RK_W_I64, (uint32_t)offsetof(bank_Deposit, amount), 0u, -1, 0u, NULL, NULL},
@@ -1894,10 +1903,10 @@ typedef struct bank_Accounts_state {
   uint64_t ops;
 } bank_Accounts_state;
 
-_Static_assert(sizeof(bank_Accounts_state) == 16u, "size of bank_Accounts_state");
-_Static_assert(_Alignof(bank_Accounts_state) == 8u, "alignment of bank_Accounts_state");
-_Static_assert(offsetof(bank_Accounts_state, balance) == 0u, "offset of bank_Accounts_state.balance");
-_Static_assert(offsetof(bank_Accounts_state, ops) == 8u, "offset of bank_Accounts_state.ops");
+RK_SRC_ASSERT_(sizeof(bank_Accounts_state) == 16u, "size of bank_Accounts_state");
+RK_SRC_ASSERT_(RK_SRC_ALIGNOF_(bank_Accounts_state) == 8u, "alignment of bank_Accounts_state");
+RK_SRC_ASSERT_(offsetof(bank_Accounts_state, balance) == 0u, "offset of bank_Accounts_state.balance");
+RK_SRC_ASSERT_(offsetof(bank_Accounts_state, ops) == 8u, "offset of bank_Accounts_state.ops");
 
 /* Zeroes one actor's state, then applies the defaults. */
 static void bank_Accounts_state_init(void *state)
@@ -1920,7 +1929,7 @@ static void rk_h_bank_Accounts_Deposit(rk_ctx *ctx, const bank_Deposit *d, bank_
       state->ops++;
     }
   
-#line 1924 "bank.rk.c"
+#line 1933 "bank.rk.c"
 }
 
 static void rk_h_bank_Accounts_Withdraw(rk_ctx *ctx, const bank_Withdraw *w, bank_Receipt *r, bank_Accounts_state *state)
@@ -1944,7 +1953,7 @@ static void rk_h_bank_Accounts_Withdraw(rk_ctx *ctx, const bank_Withdraw *w, ban
       }
     }
   
-#line 1948 "bank.rk.c"
+#line 1957 "bank.rk.c"
 }
 
 static void rk_h_bank_Accounts_GetBalance(rk_ctx *ctx, const bank_GetBalance *q, bank_Balance *b, bank_Accounts_state *state)
@@ -1961,7 +1970,7 @@ static void rk_h_bank_Accounts_GetBalance(rk_ctx *ctx, const bank_GetBalance *q,
       b->ops = state->ops;
     }
   
-#line 1965 "bank.rk.c"
+#line 1974 "bank.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and
@@ -2014,7 +2023,7 @@ const rk_kernel_desc bank_Accounts_desc = {
   .backend = RK_BACKEND_AUTO,
   .has_state = 1u,
   .state_size = (uint32_t)sizeof(bank_Accounts_state),
-  .state_align = (uint32_t)_Alignof(bank_Accounts_state),
+  .state_align = (uint32_t)RK_SRC_ALIGNOF_(bank_Accounts_state),
   .state_init = bank_Accounts_state_init,
   .n_handlers = 3u,
   .handlers = bank_Accounts_handlers,

@@ -8,6 +8,15 @@
 #error "vecadd.rk.c was generated for RK_GEN_ABI 1: run rkc again"
 #endif
 
+/* the state layout checks below, in C and (compiled as C++) in C++ */
+#ifdef __cplusplus
+#define RK_SRC_ASSERT_ static_assert
+#define RK_SRC_ALIGNOF_ alignof
+#else
+#define RK_SRC_ASSERT_ _Static_assert
+#define RK_SRC_ALIGNOF_ _Alignof
+#endif
+
 const uint64_t vecadd_Op_values[2] = {
   0ull,
   1ull,
@@ -1762,7 +1771,7 @@ static void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_ctx *ctx, const v
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1766 "vecadd.rk.c"
+#line 1775 "vecadd.rk.c"
 }
 
 /* Runs the handler for type_id (rk_dispatch_fn): the response is zeroed and
