@@ -49,4 +49,7 @@ foreach(lib IN LISTS CMAKE_DL_LIBS)
 endforeach()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/ringkernel.pc.in
   ${PROJECT_BINARY_DIR}/ringkernel.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/ringkernel.pc DESTINATION ${RK_PC_DIR})
+configure_file(${CMAKE_CURRENT_LIST_DIR}/ringkernel-static.pc.in
+  ${PROJECT_BINARY_DIR}/ringkernel-static.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/ringkernel.pc
+  ${PROJECT_BINARY_DIR}/ringkernel-static.pc DESTINATION ${RK_PC_DIR})

@@ -162,6 +162,29 @@ static int write_depfile(const char *path, rkc_ctx *c, const char **outs) {
   return 0;
 }
 
+/* Creates dir and the folders above it that are missing (as mkdir -p), so
+** that -o names a folder the build has not made yet. 0 when it exists. */
+static int make_dirs(const char *dir) {
+  char *p = strdup(dir);
+  if (!p) { fprintf(stderr, "rkc: out of memory\n"); return -1; }
+  for (char *q = p + 1;; q++) {
+    if (*q != '/' && *q != '\0') continue;
+    char keep = *q;
+    *q = '\0';
+    struct stat st;
+    if (stat(p, &st) != 0 && mkdir(p, 0777) != 0 && errno != EEXIST) {
+      fprintf(stderr, "rkc: cannot create folder %s: %s\n", p,
+              strerror(errno));
+      free(p);
+      return -1;
+    }
+    *q = keep;
+    if (keep == '\0') break;
+  }
+  free(p);
+  return 0;
+}
+
 /* Compiles every input, then (only when all are clean) generates them. */
 static int run(const opts *o) {
   rkc_ctx *c = rkc_new();
@@ -176,6 +199,8 @@ static int run(const opts *o) {
   }
   if (rkc_error_count(c) > 0) rc = 1;
   const char **outs = NULL;
+  if (rc == 0 && o->out_dir && *o->out_dir && make_dirs(o->out_dir) != 0)
+    rc = 1;
   for (size_t i = 0; rc == 0 && i < o->n_files; i++)
     if (rkc_generate(c, fs[i], o->emit, o->out_dir, &outs) != 0) rc = 1;
   if (rc == 0 && o->depfile && write_depfile(o->depfile, c, outs) != 0) rc = 1;

@@ -3,7 +3,8 @@
 # Installs a ringkernel build into WORK/prefix and uses it as a user would:
 # examples/vector_add as a separate CMake project (find_package(ringkernel),
 # rk_generate) built and run with --quick, and a C program built with
-# pkg-config against ringkernel.pc, linked both to librk.so and to librk.a.
+# pkg-config (the README's commands: rkc into a new folder, ringkernel.pc
+# with an rpath for librk.so, ringkernel-static.pc for librk.a).
 # Usage: run.sh BUILD_DIR SOURCE_DIR WORK_DIR CMAKE GENERATOR CC [CFLAGS]
 set -euo pipefail
 build=$1 src=$2 work=$3 cmake=$4 gen=$5 cc=$6 cflags=${7:-}
@@ -47,16 +48,26 @@ int main(void) {
 }
 C
 libdir=$(pkg-config --variable=libdir ringkernel)
+# The README's lines, as written: rkc into a folder it creates, then the
+# shared link with an rpath and the static one (ringkernel-static.pc).
+cd "$work"
+cp "$src/examples/vector_add/vecadd.rk" .
+cp hello.c main.c
+$(pkg-config --variable=rkc ringkernel) -o gen vecadd.rk
+test -f gen/vecadd.rk.c
 # shellcheck disable=SC2046,SC2086
-"$cc" $cflags -Wall -Wextra -Werror "$work/hello.c" -o "$work/hello_shared" \
-  $(pkg-config --cflags --libs ringkernel)
-LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$work/hello_shared"
-static_libs=$(pkg-config --static --libs ringkernel)
-# shellcheck disable=SC2086
-"$cc" $cflags -Wall -Wextra -Werror "$work/hello.c" -o "$work/hello_static" \
-  $(pkg-config --cflags ringkernel) ${static_libs/-lrk/-l:librk.a}
-"$work/hello_static"
-if ldd "$work/hello_static" | grep -q 'librk\.so'; then
+"$cc" $cflags -Wall -Wextra -Werror -Igen main.c gen/vecadd.rk.c -o hello_shared \
+  $(pkg-config --cflags --libs ringkernel) \
+  -Wl,-rpath,$(pkg-config --variable=libdir ringkernel)
+env -u LD_LIBRARY_PATH ./hello_shared   # found through the rpath
+ldd hello_shared | grep -q "$libdir/librk\.so" \
+  || { echo "hello_shared does not use $libdir's librk.so"; exit 1; }
+# shellcheck disable=SC2046,SC2086
+"$cc" $cflags -Wall -Wextra -Werror -Igen main.c gen/vecadd.rk.c -o hello_static \
+  $(pkg-config --cflags --libs ringkernel-static)
+./hello_static
+if ldd hello_static | grep -q 'librk\.so'; then
   echo "hello_static is linked to librk.so"; exit 1
 fi
+cd - >/dev/null
 step "package test passed"

@@ -122,6 +122,31 @@ static void test_gen_cli_schema_error_writes_nothing(void **st) {
   assert_int_equal(count_files(), 2);
 }
 
+/* -o names a folder that need not exist yet: rkc creates it (and the ones
+** above), but only when the schemas are clean. */
+static void test_gen_cli_output_folder_is_created(void **st) {
+  (void)st;
+  write_file("s.rk", "package s;\nmessage A { u32 x; }\n");
+  write_file("bad.rk", "package bad;\nmessage B { nosuchtype x; }\n");
+  char p[256], q[256];
+  assert_int_equal(rkc(dir, (const char *[]){"-o", "nogen/x", "bad.rk", NULL}),
+                   1);
+  snprintf(p, sizeof p, "%s/nogen", dir);
+  assert_int_equal(access(p, F_OK), -1); /* nothing made on an error */
+  assert_int_equal(rkc(dir, (const char *[]){"-o", "gen/sub", "s.rk", NULL}),
+                   0);
+  const char *outs[] = {"s.rk.h", "s.rk.c", "s.rk.cu"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(q, sizeof q, "%s/gen/sub/%s", dir, outs[i]);
+    assert_int_equal(access(q, F_OK), 0);
+    unlink(q);
+  }
+  snprintf(q, sizeof q, "%s/gen/sub", dir);
+  assert_int_equal(rmdir(q), 0);
+  snprintf(q, sizeof q, "%s/gen", dir);
+  assert_int_equal(rmdir(q), 0);
+}
+
 static void test_gen_cli_emit_selects_outputs(void **st) {
   (void)st;
   write_file("s.rk", "package s;\nmessage A { u32 x; }\n");
@@ -187,6 +212,7 @@ int main(void) {
       cmocka_unit_test(test_gen_cli_version_and_help),
       cmocka_unit_test(test_gen_cli_usage_errors_exit_2),
       cmocka_unit_test_setup_teardown(test_gen_cli_schema_error_writes_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_cli_output_folder_is_created, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_cli_emit_selects_outputs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_cli_depfile_and_include_dirs, setup, teardown),
   };
