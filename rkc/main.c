@@ -171,8 +171,7 @@ static int make_dirs(const char *dir) {
     if (*q != '/' && *q != '\0') continue;
     char keep = *q;
     *q = '\0';
-    struct stat st;
-    if (stat(p, &st) != 0 && mkdir(p, 0777) != 0 && errno != EEXIST) {
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
       fprintf(stderr, "rkc: cannot create folder %s: %s\n", p,
               strerror(errno));
       free(p);

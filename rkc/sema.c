@@ -63,20 +63,22 @@ static const char *const macros[] = {
     "UINTMAX_C", "UINTPTR_MAX", "linux", "math_errhandling", "typeof",
     "unix"};
 
-/* Reports name when the output could not use it. Fields and handler
-** variables appear in the output unprefixed, so they also must not be one
-** of the headers' macros nor begin with "RK_" or "rk_" (librk's and the
-** device prelude's names). */
+/* Reports name when the output could not use it. */
 static void check_name(rkc_ctx *c, const char *name, rkc_loc loc,
                        const char *what) {
-  if (rkc_is_reserved(name)) {
+  if (rkc_is_reserved(name))
     rkc_error(c, loc, "%s name '%s' is reserved in C, C++ or CUDA", what,
               name);
-    return;
-  }
-  if (strcmp(what, "field") != 0 && strcmp(what, "handler variable") != 0)
-    return;
-  if (strncmp(name, "RK_", 3) == 0 || strncmp(name, "rk_", 3) == 0)
+}
+
+/* check_name for fields and handler variables: they appear in the output
+** unprefixed, so they also must not be one of the headers' macros nor
+** begin with "RK_" or "rk_" (librk's and the device prelude's names). */
+static void check_member_name(rkc_ctx *c, const char *name, rkc_loc loc,
+                              const char *what) {
+  if (rkc_is_reserved(name))
+    check_name(c, name, loc, what);
+  else if (strncmp(name, "RK_", 3) == 0 || strncmp(name, "rk_", 3) == 0)
     rkc_error(c, loc, "%s name '%s' is reserved: names beginning with RK_ "
               "or rk_ are librk's", what, name);
   else if (bsearch(&name, macros, sizeof macros / sizeof macros[0],
@@ -477,7 +479,7 @@ static uint32_t check_fields(rkc_ctx *c, rkc_file *f, rkc_field *fields,
   uint32_t n = 0;
   for (rkc_field *fd = fields; fd; fd = fd->next) {
     fd->index = n++;
-    check_name(c, fd->name, fd->loc, "field");
+    check_member_name(c, fd->name, fd->loc, "field");
     rkc_field *prev = rkc_map_put(names, (uintptr_t)fd->name, fd);
     if (prev != NULL && prev != fd)
       rkc_error(c, fd->loc, "duplicate field '%s': already declared at %s",
@@ -750,7 +752,7 @@ static void handler_var(rkc_ctx *c, const char *name, rkc_loc loc) {
     rkc_error(c, loc, "handler variable '%s' is reserved: handlers see '%s' "
               "already", name, name);
   else
-    check_name(c, name, loc, "handler variable");
+    check_member_name(c, name, loc, "handler variable");
 }
 
 static void check_handlers(rkc_ctx *c, rkc_file *f, rkc_kernel *k,

@@ -36,7 +36,6 @@ typedef struct cpu_worker {
   uint64_t *out_head;  /* per output queue: cached cons_head */
   uint32_t *out_size;  /* per output queue: the response type's size */
   uint8_t *resp;       /* resp_max bytes, zeroed per message */
-  rk_lane *in;         /* this worker's input lane */
   uint64_t in_done;    /* input slots below it are handled and read no
                        ** more (may be freed) */
   uint64_t dropped;    /* responses dropped while stopping */
@@ -209,8 +208,9 @@ static int wait_output(cpu_worker *w, rk_lane *l, uint32_t t) {
   ** included, are done with: free their input slots now, not at the end
   ** of the batch, or a sender waiting for room would wait on a worker that
   ** waits on a receiver (the batch end may be far off: this wait lasts
-  ** until somebody receives). */
-  rk__lane_release_sc(w->in, w->in_done);
+  ** until somebody receives). Release: our reads of those slots happen
+  ** before a producer's acquire of cons_head lets it refill them. */
+  rk__lane_release_sc(&k->in[w->id], w->in_done);
   /* Receivers may sleep while the responses that filled the lane wait to
   ** be announced (that happens after a batch): announce them first; the
   ** notify's fence also orders the release above before its peek. */
@@ -326,7 +326,6 @@ static void *worker_main(void *arg) {
   cpu_worker *w = arg;
   rk_kernel *k = w->k;
   rk_lane *in = &k->in[w->id];
-  w->in = in;
   uint64_t head = 0; /* our own position: we are the lane's sole consumer */
   wcount c = {0, 0, 0, 0};
   for (;;) {

@@ -32,7 +32,6 @@ rk_status rk__fail(rk_status s, const char *fmt, ...)
 void rk__clear_detail(void);
 void rk__log(rk_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Lines above this level are dropped (set from the config). */
 /* A runtime at log level lvl begins (hold 1) or ends (hold 0); lines
 ** above the most verbose live runtime's level are not formatted. */
 void rk__log_hold_level(rk_log_level lvl, int hold);

@@ -428,7 +428,6 @@ rk_status rk_kernel_launch(rk_runtime *rt, const rk_kernel_desc *d,
   return RK_OK;
 }
 
-/* Frees a kernel whose workers are gone (or were never started). */
 /* Kernels whose workers were abandoned (k->leaked: a CPU worker in a
 ** handler that did not return, a GPU kernel that faulted or ignored
 ** terminate): kept with everything they point to for the rest of the
@@ -438,6 +437,8 @@ rk_status rk_kernel_launch(rk_runtime *rt, const rk_kernel_desc *d,
 static pthread_mutex_t g_leaked_lock = PTHREAD_MUTEX_INITIALIZER;
 static rk_kernel *g_leaked;
 
+/* Frees a kernel whose workers are gone (or were never started); one whose
+** workers were abandoned goes to g_leaked instead. */
 static void kernel_free(rk_kernel *k) {
   if (k->ops && k->ops->destroy)
     k->ops->destroy(k);
