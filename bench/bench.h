@@ -29,6 +29,7 @@ typedef struct rkb_opts {
 
 #define RKB_NAME 64
 #define RKB_GPU_HOST_THREADS 8 /* host threads feeding the GPU in throughput */
+#define RKB_ONE_WORKER_HOSTS 4 /* ... one GPU worker, in its second figure */
 #define RKB_MAX_LAT 32
 #define RKB_MAX_THR 32
 #define RKB_MAX_NOTES 16

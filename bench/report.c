@@ -165,6 +165,11 @@ static void cuda_rows(rows *t, const rkb_run *r) {
     snprintf(x->target, sizeof x->target, ">= 20 M/s (aim 40)");
     x->pass = x->value >= 20.0;
   }
+  const rkb_thr *one = rkb_find_thr(r, "cuda.thr1");
+  if ((x = thr_row(t, r, "cuda.thr1_hosts")) && one && one->rate > 0) {
+    snprintf(x->ref, sizeof x->ref, "cuda.thr1");
+    x->ratio = x->value * 1e6 / one->rate;
+  }
   const rkb_thr *ring = best_ring(r);
   const char *all[] = {"cuda.thr_all", "cuda.thr_actors",
                        "cuda.thr_actors_grouped"};

@@ -489,6 +489,14 @@ static int one_worker_part(const rkb_opts *o, rkb_run *r, const char *b) {
   snprintf(key, sizeof key, "%s.thr1", b);
   snprintf(label, sizeof label, "rk %s throughput, 1 worker", b);
   echo_thr(o, r, &e, key, label, 1, 1, 0);
+  if (strcmp(b, "cuda") == 0) {
+    /* the same worker fed by RKB_ONE_WORKER_HOSTS host threads: how much
+    ** of the figure above is the one host thread's own limit */
+    snprintf(key, sizeof key, "%s.thr1_hosts", b);
+    snprintf(label, sizeof label, "rk %s throughput, 1 worker, %u host", b,
+             RKB_ONE_WORKER_HOSTS);
+    echo_thr(o, r, &e, key, label, 1, RKB_ONE_WORKER_HOSTS, 0);
+  }
   check_final(r, "EchoStateless (1 worker)", e_terminate(&e, &ks), &ks);
 
   vecadd_VectorAddProcessor *va = NULL;

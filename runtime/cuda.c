@@ -33,10 +33,11 @@ typedef struct rk_ddesc_h {
   uint64_t wstat, ctl, exited, states, scratch, state_stride;
   uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes,
       busy_cycles, max_sleep_ns;
+  uint32_t istage_off, ostage_off, ostage_slot, istage_msgs;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
-_Static_assert(sizeof(rk_ddesc_h) == 128, "rk_ddesc mirror");
+_Static_assert(sizeof(rk_ddesc_h) == 144, "rk_ddesc mirror");
 _Static_assert(offsetof(rk_ddesc_h, ll_win) == 32, "rk_ddesc.ll_win");
 _Static_assert(offsetof(rk_ddesc_h, wstat) == 48, "rk_ddesc.wstat");
 _Static_assert(offsetof(rk_ddesc_h, exited) == 64, "rk_ddesc.exited");
@@ -44,8 +45,10 @@ _Static_assert(offsetof(rk_ddesc_h, state_stride) == 88, "rk_ddesc.stride");
 _Static_assert(offsetof(rk_ddesc_h, grid) == 96, "rk_ddesc.grid");
 _Static_assert(offsetof(rk_ddesc_h, req_bytes) == 112, "rk_ddesc.req_bytes");
 _Static_assert(offsetof(rk_ddesc_h, max_sleep_ns) == 124, "rk_ddesc.sleep");
+_Static_assert(offsetof(rk_ddesc_h, istage_off) == 128, "rk_ddesc.istage");
+_Static_assert(offsetof(rk_ddesc_h, ostage_slot) == 136, "rk_ddesc.oslot");
 /* the prelude's RK_WSTAT_* and RK_CTL_* offsets */
-_Static_assert(sizeof(rk_worker_status) == 128, "RK_WSTAT_BYTES");
+_Static_assert(sizeof(rk_worker_status) == 256, "RK_WSTAT_BYTES");
 _Static_assert(offsetof(rk_worker_status, heartbeat) == 24, "heartbeat");
 _Static_assert(offsetof(rk_worker_status, pad) == 40, "RK_WSTAT_OFF_TRACE");
 _Static_assert(offsetof(rk_control, abort) == 8, "RK_CTL_OFF_ABORT");
@@ -58,7 +61,10 @@ _Static_assert(offsetof(rk_control, abort) == 8, "RK_CTL_OFF_ABORT");
 ** from starting (cuda-notes.md). */
 #define RK_CUDA_RESERVE 0.125
 /* grid = auto for a stateless kernel: 16 rings carried > 100 M msg/s
-** (performance.md, lesson 5); more idle pollers only slow each other. */
+** (performance.md, lesson 5); more idle pollers only slow each other, and
+** more busy ones split the same sends into smaller batches: with 8 host
+** threads 16 workers carried 47 M msg/s, 32, 64 and 128 carried 36, 31
+** and 22 (rk-bench, H200, 2026-12-02, bench/RESULTS.md). */
 #define RK_CUDA_STATELESS_GRID 16u
 /* A worker whose heartbeat has not moved for this long (and whose kernel
 ** has not exited) is taken as a fault. The I/O warp beats about every
@@ -226,6 +232,9 @@ struct rk_cuk {
   uint32_t req_bytes, resp_bytes;
   uint32_t nbuf;             /* message buffers per worker */
   uint32_t buf_off;          /* their offset in smem (after the out table) */
+  uint32_t istage_off;       /* bulk copies' staging (0: none), prelude */
+  uint32_t istage_msgs;      /* windows it holds */
+  uint32_t ostage_off, ostage_slot;
   uint32_t threads;          /* block + the I/O warp */
   double share;              /* of the device, in the ledger */
   int in_ledger;
@@ -595,11 +604,29 @@ static rk_status load_module_new(rk_cuk *c) {
 /* Dynamic shared memory: the worker's output table (the prelude's rk_dout,
 ** 48 bytes a response type; n_handlers bounds n_out), then its message
 ** buffers (request + response each): as many as fit RK_CUDA_BUF_SMEM, a
-** power of two up to 64 (the I/O warp reads the next messages while the
-** handlers run the previous ones), at least 2. When 2 do not fit even the
-** opt-in limit, the buffers go to device memory (d->scratch). */
+** power of two up to 128 (the I/O warp reads the next messages while the
+** handlers run the previous ones), at least 2; then, on sm_90 and later,
+** the staging areas of the I/O warp's bulk copies (prelude): the windows
+** of a batch read (half the buffers, at most RK_CUDA_ISTAGE bytes; only
+** when a request slot is its window, so a run of slots is one copy) and
+** 32 answer slots (when a response slot is at most RK_CUDA_OSTAGE_SLOT
+** bytes). RK_CUDA_BULK=0 leaves them out (the loads and stores of older
+** targets). When that does not fit, the staging goes; when 2 buffers do
+** not fit even the opt-in limit, the buffers go to device memory
+** (d->scratch). RK_CUDA_BUFFERS (a power of two, 2 to 128) caps the
+** buffers, for tuning. */
 #define RK_CUDA_BUF_SMEM (32u * 1024u)
-#define RK_CUDA_NB_MAX 64u /* the prelude's RK_NB_MAX */
+#define RK_CUDA_NB_MAX 128u /* the prelude's RK_NB_MAX */
+#define RK_CUDA_OSTAGE_SLOT 512u
+#define RK_CUDA_ISTAGE (16u * 1024u)
+static uint32_t type_size(const rk_kernel_desc *d, uint32_t id);
+static int smem_fits(rk_cuk *c, uint32_t want, int stat) {
+  if (want + (uint32_t)stat <= 48u * 1024u)
+    return 1;
+  return want + (uint32_t)stat <= (uint32_t)c->d->smem_optin &&
+         cu.cuFuncSetAttribute(c->fn, RK_CU_FUNC_MAX_DYNAMIC_SHARED,
+                               (int)want) == 0;
+}
 static void size_buffers(rk_cuk *c) {
   int stat = 0;
   const rk_kernel_desc *kd = c->k->desc;
@@ -609,15 +636,39 @@ static void size_buffers(rk_cuk *c) {
   c->buf_off = round16(48u * (kd->n_handlers ? kd->n_handlers : 1u));
   cu.cuFuncGetAttribute(&stat, RK_CU_FUNC_SHARED_SIZE_BYTES, c->fn);
   c->nbuf = RK_CUDA_NB_MAX;
-  while (c->nbuf > 2u && c->buf_off + c->nbuf * per > RK_CUDA_BUF_SMEM)
+  const uint32_t nb_env = env_u32("RK_CUDA_BUFFERS", RK_CUDA_NB_MAX);
+  while (c->nbuf > 2u && (c->nbuf > nb_env ||
+                          c->buf_off + c->nbuf * per > RK_CUDA_BUF_SMEM))
     c->nbuf /= 2u;
-  uint32_t want = c->buf_off + c->nbuf * per;
+  const uint32_t want = c->buf_off + c->nbuf * per;
+  c->istage_off = c->istage_msgs = c->ostage_off = c->ostage_slot = 0;
+  if (c->d->arch >= 90 && env_u32("RK_CUDA_BULK", 1u)) {
+    /* the input window as make_queues sets it, the largest response slot */
+    const uint32_t win = RK_LL_WORDS(kd->req_max); /* the slot's words */
+    uint32_t ob = 0;
+    for (uint32_t i = 0; i < kd->n_handlers; i++) {
+      uint32_t id = kd->handlers[i].resp_id;
+      uint32_t b = id ? 8u * RK_LL_WORDS(type_size(kd, id)) : 0u;
+      ob = b > ob ? b : ob;
+    }
+    uint32_t in_n = c->nbuf / 2u;
+    while (in_n > 1u && in_n * 8u * win > RK_CUDA_ISTAGE)
+      in_n /= 2u;
+    if (win > RK_LL_WIN_MAX) /* slots longer than the window */
+      in_n = 0;
+    const uint32_t in_b = in_n * 8u * win;
+    const uint32_t out_b = ob && ob <= RK_CUDA_OSTAGE_SLOT ? 32u * ob : 0u;
+    if (smem_fits(c, want + in_b + out_b, stat)) {
+      c->istage_off = in_b ? want : 0u;
+      c->istage_msgs = in_n;
+      c->ostage_off = out_b ? want + in_b : 0u;
+      c->ostage_slot = out_b ? ob : 0u;
+      c->smem = want + in_b + out_b;
+      return;
+    }
+  }
   c->smem = want;
-  if (want + (uint32_t)stat <= 48u * 1024u)
-    return;
-  if (want + (uint32_t)stat <= (uint32_t)c->d->smem_optin &&
-      cu.cuFuncSetAttribute(c->fn, RK_CU_FUNC_MAX_DYNAMIC_SHARED,
-                            (int)want) == 0)
+  if (smem_fits(c, want, stat))
     return;
   c->smem = c->buf_off; /* buffers in device memory */
 }
@@ -834,7 +885,9 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .actors = k->actors, .has_state = k->desc->has_state,
       .req_bytes = c->req_bytes, .resp_bytes = c->resp_bytes,
       .busy_cycles = ns_to_cycles(c->d, env_u32("RK_CUDA_BUSY_NS", 200000u)),
-      .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u)};
+      .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u),
+      .istage_off = c->istage_off, .ostage_off = c->ostage_off,
+      .ostage_slot = c->ostage_slot, .istage_msgs = c->istage_msgs};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
 
@@ -909,7 +962,9 @@ static rk_status cuda_start(rk_kernel *k) {
   watchdog_start(c->d);
   pthread_mutex_unlock(&c->d->lock);
   rk__log(RK_LOG_DEBUG, "cuda: kernel %s launched: grid %u, block %u, %u B "
-          "shared", k->desc->name, k->grid, k->block, c->smem);
+          "shared, %u buffers, bulk reads %s, bulk answers %s", k->desc->name,
+          k->grid, k->block, c->smem, c->nbuf, c->istage_off ? "on" : "off",
+          c->ostage_off ? "on" : "off");
   return RK_OK;
 }
 
@@ -991,17 +1046,28 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
     ** by count_live) */
     const uint64_t *t = k->wstat[b].pad;
     const double us = c->d->clock_khz / 1e3; /* cycles a microsecond */
+    const double bt = t[9] ? (double)t[9] : 1.0;
     rk__log(RK_LOG_INFO, "cuda trace %s worker %u: lone message read to "
             "answered %.3f us x %llu (read to hand-over %.3f, answer %.3f), "
             "poll %.3f us x %llu, "
-            "next message found by the first read %llu, the second %llu, "
-            "batch read %.3f us x %llu",
+            "next message found by the first read %llu, the second %llu; "
+            "batch read %.3f us x %llu (bulk copy %.3f us, %.1f messages), "
+            "setup %.3f us, hand-over %.3f us, answer %.3f us (%.2f runs: "
+            "waits for copies out %.3f us, "
+            "stores %.3f us a run); bulk read's issue %.3f us, check and "
+            "decode %.3f us; in all: waited for handlers %.3f "
+            "ms, answered batches %.3f ms, read batches %.3f ms",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,
             t[3] ? t[2] / us / t[3] : 0.0, (unsigned long long)t[3],
             (unsigned long long)t[6], (unsigned long long)t[7],
-            t[9] ? t[8] / us / t[9] : 0.0, (unsigned long long)t[9]);
+            t[8] / us / bt, (unsigned long long)t[9], t[12] / us / bt,
+            t[13] / bt, t[16] / us / bt, t[17] / us / bt, t[11] / us / bt,
+            t[15] / bt, t[15] ? t[20] / us / t[15] : 0.0,
+            t[15] ? t[21] / us / t[15] : 0.0, t[18] / us / bt, t[19] / us / bt,
+            t[10] / us / 1e3, t[11] / us / 1e3,
+            t[8] / us / 1e3);
   }
   unlink_running(c);
   ledger_release(c);

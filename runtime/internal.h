@@ -87,8 +87,9 @@ typedef struct rk_lane {
   uint32_t ll_words;  /* LL slots (ring.h): words per message; 0: seq slots */
 } rk_lane;
 
-/* Per-worker counters, each written by its worker only, one per 128-byte
-** line. On the GPU they live in mapped host memory. */
+/* Per-worker counters, each written by its worker only, two 128-byte
+** lines a worker (the second only for the CUDA backend's RK_CUDA_TRACE
+** words). On the GPU they live in mapped host memory. */
 typedef struct rk_worker_status {
   _Alignas(128) uint64_t handled;
   uint64_t replied;
@@ -96,7 +97,7 @@ typedef struct rk_worker_status {
   uint64_t heartbeat; /* bumped by a live worker at least every ~100 us */
   uint64_t depth_max; /* largest depth the worker saw on its input lane
                       ** (0 if the backend does not track it) */
-  uint64_t pad[11];
+  uint64_t pad[27];
 } rk_worker_status;
 
 /* Host-to-worker control words, written by the host only. */

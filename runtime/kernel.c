@@ -817,38 +817,42 @@ static int out_has_msg(rk_kernel *k, void *arg) {
   return 0;
 }
 
-/* Copies up to max responses out of queue t (one lane) without waiting;
-** returns how many. */
+/* Copies up to max responses out of queue t without waiting, from each of
+** its lanes in turn (starting at this thread's rotor) until max are taken
+** or every lane was looked at once; returns how many. A batch of many
+** workers' answers thus comes back in one call, not one lane's run a call.
+** With stop_at_fail it stops after a failed response (the last taken). */
 static uint32_t take_some(rk_kernel *k, uint32_t t, uint8_t *msgs,
                           uint32_t size, uint32_t max, int stop_at_fail,
                           uint64_t *corrs, rk_status *sts, int32_t *code,
                           int *failed) {
-  uint32_t start = rk_recv_rotor++;
-  for (uint32_t i = 0; i < k->grid; i++) {
+  uint32_t start = rk_recv_rotor++, total = 0;
+  for (uint32_t i = 0; i < k->grid && total < max; i++) {
     rk_lane *l = &k->out[t * k->grid + (start + i) % k->grid];
     uint64_t pos = 0;
-    uint32_t n = rk__lane_take_mc(l, max, stop_at_fail, &pos);
+    uint32_t n = rk__lane_take_mc(l, max - total, stop_at_fail, &pos);
     for (uint32_t j = 0; j < n; j++) {
       uint64_t corr;
       uint32_t st;
       int32_t c;
+      uint8_t *m = msgs + (size_t)(total + j) * size;
       if (l->ll_words) { /* every word validated by the take */
         uint32_t h[RK_LL_HDR_WORDS];
-        rk__ll_get(l, pos + j, h, msgs + (size_t)j * size, size);
+        rk__ll_get(l, pos + j, h, m, size);
         corr = (uint64_t)h[0] | (uint64_t)h[1] << 32;
         st = h[3];
         c = (int32_t)h[4];
       } else {
         uint8_t *s = rk__slot(l, pos + j);
         st = rk__slot_status(l, pos + j); /* owned: see take */
-        memcpy(msgs + (size_t)j * size, s + RK_SLOT_HDR, size);
+        memcpy(m, s + RK_SLOT_HDR, size);
         memcpy(&corr, s + RK_SLOT_OFF_CORR, 8);
         memcpy(&c, s + RK_SLOT_OFF_CODE, 4);
       }
       if (corrs)
-        corrs[j] = corr;
+        corrs[total + j] = corr;
       if (sts)
-        sts[j] = st ? RK_E_HANDLER : RK_OK;
+        sts[total + j] = st ? RK_E_HANDLER : RK_OK;
       if (st) {
         *code = c;
         *failed = 1;
@@ -857,10 +861,12 @@ static uint32_t take_some(rk_kernel *k, uint32_t t, uint8_t *msgs,
     if (n) {
       rk__lane_done_mc(l, pos, n);
       k->ops->notify_host(k); /* room for a worker waiting to publish */
-      return n;
+      total += n;
+      if (stop_at_fail && *failed)
+        break;
     }
   }
-  return 0;
+  return total;
 }
 
 /* Receives up to max (at least one, waiting as the timeout says). */

@@ -104,8 +104,8 @@ __device__ __forceinline__ void rk__fail_msg(rk_dctx *c, int32_t code) {
 #define RK_LL_WORDS(payload) \
   ((RK_LL_HDR_WORDS + ((uint32_t)(payload) + 3u) / 4u + 1u) & ~1u)
 
-/* rk_worker_status (runtime/internal.h): one 128-byte line per worker. */
-#define RK_WSTAT_BYTES 128u
+/* rk_worker_status (runtime/internal.h): two 128-byte lines per worker. */
+#define RK_WSTAT_BYTES 256u
 #define RK_WSTAT_OFF_HANDLED 0u
 #define RK_WSTAT_OFF_REPLIED 8u
 #define RK_WSTAT_OFF_FAILED 16u
@@ -147,8 +147,14 @@ typedef struct rk_ddesc {
   uint32_t resp_bytes;       /* 116: response buffer, multiple of 16 */
   uint32_t busy_cycles;      /* 120: polling without sleep after work */
   uint32_t max_sleep_ns;     /* 124: longest idle sleep */
+  uint32_t istage_off;       /* 128: batch reads' staging in dynamic smem
+                             ** (burst windows; 0: reads load registers) */
+  uint32_t ostage_off;       /* 132: answers' staging (32 slots of the
+                             ** largest response; 0: answers store) */
+  uint32_t ostage_slot;      /* 136: bytes a slot there */
+  uint32_t istage_msgs;      /* 140: windows the batch reads' staging holds */
 } rk_ddesc;
-static_assert(sizeof(rk_ddesc) == 128, "rk_ddesc mirrors runtime/cuda.c");
+static_assert(sizeof(rk_ddesc) == 144, "rk_ddesc mirrors runtime/cuda.c");
 static_assert(sizeof(rk_dlane) == 16, "rk_dlane mirrors runtime/cuda.c");
 
 /* Dynamic shared memory: the output table (rk_dout[n_out]), then the
@@ -238,6 +244,123 @@ __device__ __forceinline__ int rk__ll_ok(const uint64_t *w, uint32_t f) {
   return (uint32_t)(w[0] >> 32) == f && (uint32_t)(w[1] >> 32) == f;
 }
 
+/* ---- sm_90's bulk asynchronous copies (the tensor memory accelerator)
+** A warp's loads of mapped host memory keep at most 256 16-byte chunks
+** in flight (8 a lane within the 128 registers), about 2.6 GB/s; a bulk
+** copy into shared memory holds no register and keeps as many bytes in
+** flight as it is given: 8 GB/s for one warp with 32 KB
+** (bench/probe_async.cu, H200). So a batch read copies the run of slots
+** it reads (each slot its window) into a staging area of shared memory,
+** one bulk copy (two where the run wraps) completing on an mbarrier, and
+** a run of answers is written there as LL slots and copied out the same
+** way. One copy a run, not one a message: the copy engine takes about
+** 0.3 us a copy (measured: 64 copies of 176 bytes took 18 us). The
+** runtime turns both on only for sm_90 and later (d->istage_off,
+** d->ostage_off); older targets compile the stubs and never call them.
+** What orders what: an mbarrier phase completes once every byte of the
+** copies counted on it has landed in shared memory, and a thread that
+** sees it complete (try_wait) sees those bytes; generic-proxy accesses
+** of a staging area before a bulk copy that overwrites it (or reads it)
+** are ordered before it by fence.proxy.async; and a bulk copy out has
+** read its source once cp.async.bulk.wait_group.read returns in the
+** thread that issued it. Every LL word is still written and read whole
+** (16-byte granules), so it vouches for itself as ever (ring.h); the
+** probe's ping-pongs read and answered by bulk copy saw every new host
+** write, every answer checked, and so did every GPU test and rk-bench
+** run since. */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define RK_BULK 1
+#else
+#define RK_BULK 0
+#endif
+__device__ __forceinline__ uint32_t rk__saddr(const void *p) {
+  return (uint32_t)__cvta_generic_to_shared(p);
+}
+/* Orders this thread's generic accesses of shared memory before the
+** async proxy's later ones (a bulk copy into or out of it). */
+__device__ __forceinline__ void rk__fence_async(void) {
+#if RK_BULK
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void rk__mb_init(uint64_t *mb) {
+#if RK_BULK
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;"
+               :: "r"(rk__saddr(mb)) : "memory");
+  /* the initialised barrier, before the async proxy's complete_tx */
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#else
+  (void)mb;
+#endif
+}
+/* The one arrival of a phase, expecting bytes of bulk copies on it. */
+__device__ __forceinline__ void rk__mb_expect(uint64_t *mb, uint32_t bytes) {
+#if RK_BULK
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"
+               :: "r"(rk__saddr(mb)), "r"(bytes) : "memory");
+#else
+  (void)mb;
+  (void)bytes;
+#endif
+}
+/* n bytes (a multiple of 16, both ends 16-byte aligned) of global memory
+** (mapped host memory included) into shared memory, counted on mb. */
+__device__ __forceinline__ void rk__bulk_in(void *dst, const void *src,
+                                            uint32_t n, uint64_t *mb) {
+#if RK_BULK
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes "
+      "[%0], [%1], %2, [%3];"
+      :: "r"(rk__saddr(dst)), "l"(src), "r"(n), "r"(rk__saddr(mb))
+      : "memory");
+#else
+  (void)dst;
+  (void)src;
+  (void)n;
+  (void)mb;
+#endif
+}
+/* Waits until phase ph of mb completes (every lane). */
+__device__ __forceinline__ void rk__mb_wait(uint64_t *mb, uint32_t ph) {
+#if RK_BULK
+  uint32_t done = 0;
+  while (!done)
+    asm volatile("{ .reg .pred p;\n\t"
+                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
+                 "selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done) : "r"(rk__saddr(mb)), "r"(ph) : "memory");
+#else
+  (void)mb;
+  (void)ph;
+#endif
+}
+/* n bytes of shared memory out to global memory, in this thread's next
+** bulk group. */
+__device__ __forceinline__ void rk__bulk_out(void *dst, const void *src,
+                                             uint32_t n) {
+#if RK_BULK
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
+               :: "l"(dst), "r"(rk__saddr(src)), "r"(n) : "memory");
+  asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+#else
+  (void)dst;
+  (void)src;
+  (void)n;
+#endif
+}
+/* This thread's bulk copies out have read their shared memory. */
+__device__ __forceinline__ void rk__bulk_out_read(void) {
+#if RK_BULK
+  asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+#endif
+}
+/* ... and have been performed (written), before the kernel's exit mark. */
+__device__ __forceinline__ void rk__bulk_out_done(void) {
+#if RK_BULK
+  asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+#endif
+}
+
 /* The SM's cycle counter (a register read): the loop's clock. The host
 ** turns times into cycles at the device's clock rate (d->busy_cycles). */
 __device__ __forceinline__ uint64_t rk__clock(void) {
@@ -251,8 +374,9 @@ __device__ __forceinline__ uint64_t rk__clock(void) {
 ** host memory is a bus round trip, so a batch's loads are issued
 ** together: 256 chunks a round for the warp, within the 128 registers a
 ** thread may have, see RK_MAX_THREADS). */
-#define RK_NB_MAX 64u
+#define RK_NB_MAX 128u
 #define RK_IO_UNROLL 8u
+#define RK_TR_WORDS 22u /* RK_TRACE's words (below) */
 
 /* One output queue of this worker (dynamic shared memory, I/O warp only). */
 typedef struct rk_dout {
@@ -290,6 +414,10 @@ typedef struct rk_dshared {
   ** dozens of instructions, on the round trip's path */
   uint8_t fq[32], fk[32], zq[32], zk[32];
   uint32_t fsq, fsr, zsq, zsr;
+  uint8_t pq[32], pk[32];   /* ... and over a batch's payload chunks (the
+                            ** cpm - 3 after the header's: pc) */
+  uint32_t psq, psr;
+  uint64_t mbar;            /* I/O warp only: batch reads' bulk copies */
 } rk_dshared;
 
 /* The I/O warp's loop state: every lane holds the same values (updated
@@ -305,18 +433,26 @@ typedef struct rk_dlead {
   uint32_t since_ctl;  /* messages since control was read */
   uint32_t hits;       /* messages the next read asks for (1: poll) */
   uint32_t exiting;    /* 1: leave once the buffered messages are done */
+  uint32_t mphase;     /* the phase of S->mbar the next batch read waits */
   uint32_t ctl[4];     /* lane 0: the control words, loading (rk__io_control) */
-  uint64_t tr[10];     /* RK_TRACE: phase times (rk__io_loop) */
+  uint64_t tr[RK_TR_WORDS]; /* RK_TRACE: phase times (rk__io_loop) */
 } rk_dlead;
 
 /* RK_TRACE (the runtime's RK_CUDA_TRACE=1): the I/O warp sums the time of
-** its phases (SM cycles) into L->tr and shows them in its status line's
-** spare words (offset 40): lone messages from their read's return to
-** their answer's stores (cycles, count), polls without the lag (cycles,
-** count), of those lone messages the answer and the time from the read
-** to the hand-over (cycles), round trips whose next message
-** the first / the second read after the answer found, batch reads
-** (cycles, count). */
+** its phases (SM cycles) into L->tr and shows them in its status lines'
+** spare words (offset 40, RK_TR_WORDS of them; runtime/cuda.c prints
+** them at join): 0, 1 lone messages from their read's return to their
+** answer's stores (cycles, count); 2, 3 polls without the lag (cycles,
+** count); 4, 5 of those lone messages the answer, and the time from the
+** read to the hand-over; 6, 7 round trips whose next message the first /
+** the second read after the answer found; 8, 9 batch reads (cycles,
+** count); 10 waits for the handlers to finish a batch; 11 answers of
+** batches; 12 batch reads' bulk copies from issue to landing; 13 messages
+** the batch reads found; 14 batch answers before their first store; 15
+** batch answer runs; 16 rk__io_setup of batches; 17 batch hand-overs;
+** 18 batch reads before the bulk copies leave; 19 batch reads' check and
+** decode; 20 batch answer runs' waits for the last copies out; 21 their
+** stores (the staging and the copies out). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -362,7 +498,7 @@ __device__ __forceinline__ void rk__io_publish(const rk_ddesc *d, const rk_dlane
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_HANDLED, L->handled);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_REPLIED, L->replied);
     rk__st_relaxed_u64(w + RK_WSTAT_OFF_FAILED, L->failed);
-    RK_TR(for (uint32_t i = 0; i < 10u; i++) rk__st_relaxed_u64(
+    RK_TR(for (uint32_t i = 0; i < RK_TR_WORDS; i++) rk__st_relaxed_u64(
               w + RK_WSTAT_OFF_TRACE + 8u * i, L->tr[i]));
   }
   L->head_pub = L->freed;
@@ -509,21 +645,92 @@ __device__ __forceinline__ void rk__io_chunk(const rk_ddesc *d,
 
 /* The I/O warp reads up to want messages from position pos into the
 ** buffers of messages first, first + 1, ...: the windows of all of them as
-** one flat run of 16-byte chunks, lane l taking chunks l, l + 32, ...,
-** RK_IO_UNROLL loads in flight per lane. Returns (in every lane) how many
+** one flat run of 16-byte chunks, lane l taking chunks l, l + 32, ....
+** A read of more chunks than one round of RK_IO_UNROLL loads a lane
+** reaches first copies the run of slots into the staging area
+** (d->istage_off: one bulk copy, two at the lane's end, then the
+** mbarrier) and takes the chunks from there; a smaller one (a poll, a
+** round trip) loads them
+** from host memory, RK_IO_UNROLL in flight per lane (a bulk copy's
+** latency is higher: probe_async). Returns (in every lane) how many
 ** messages from pos are whole (every chunk carries its position's flag);
 ** those are decoded. */
 __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
                                                  const rk_dlane *in,
                                                  rk_dshared *S,
-                                                 uint8_t *bufs, uint64_t pos,
-                                                 uint32_t want,
+                                                 uint8_t *bufs, rk_dlead *L,
+                                                 uint64_t pos, uint32_t want,
                                                  uint32_t first) {
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t cpm = d->ll_win / 2u, total = want * cpm;
-  const uint32_t sq = S->fsq, sr = S->fsr;
+  const uint32_t sq = S->fsq, sr = S->fsr, wb = 16u * cpm;
   uint32_t q = S->fq[lane], k = S->fk[lane]; /* chunk k of message q */
   uint32_t n = want;
+  if (d->istage_off && total > 32u * RK_IO_UNROLL && want <= d->istage_msgs &&
+      in->slot_bytes == wb) {
+    RK_TR(const uint64_t ti = rk__clock());
+    uint8_t *const stage = (uint8_t *)rk__smem + d->istage_off;
+    /* this lane's reads of the staging area (the last batch read) before
+    ** the copies overwrite it */
+    rk__fence_async();
+    __syncwarp();
+    if (lane == 0) {
+      /* the slots are the windows, one after another up to the lane's
+      ** end: one bulk copy, two when the run wraps (a copy a message
+      ** costs the copy engine about 0.3 us each: measured) */
+      const uint32_t at = (uint32_t)pos & in->mask;
+      const uint32_t n1 = in->mask + 1u - at < want ? in->mask + 1u - at : want;
+      rk__mb_expect(&S->mbar, want * wb);
+      rk__bulk_in(stage, rk__slot(in, pos), n1 * wb, &S->mbar);
+      if (n1 < want)
+        rk__bulk_in(stage + n1 * wb, rk__slot(in, pos + n1), (want - n1) * wb,
+                    &S->mbar);
+    }
+    RK_TR(const uint64_t tb = rk__clock(); L->tr[18] += tb - ti);
+    rk__mb_wait(&S->mbar, L->mphase); /* the bytes landed: see above */
+    RK_TR(const uint64_t tc = rk__clock(); L->tr[12] += tc - tb);
+    L->mphase ^= 1u;
+    /* The staged windows checked and decoded in two flat runs: the
+    ** header chunks (0, 1, 2) of message m in lane m, then the payload
+    ** chunks, lane l taking chunks l, l + 32, ... of them; each chunk
+    ** checked against its message's flag as it is decoded (no branch a
+    ** chunk, no reload: one warp's instructions are the cost here, not
+    ** the bus). A message found incomplete is decoded too, harmlessly:
+    ** its buffer is free (want <= room) and the next read decodes it
+    ** again. */
+    uint32_t bad = want; /* the first message with a chunk not there */
+    const uint32_t per = d->req_bytes + d->resp_bytes, pc = cpm - 3u;
+    for (uint32_t m = lane; m < want; m += 32u) {
+      const uint64_t *c = (const uint64_t *)(stage + m * wb);
+      const uint64_t w0 = c[0], w1 = c[1], w2 = c[2], w3 = c[3], w5 = c[5];
+      const uint64_t w4 = c[4];
+      const uint32_t f = RK_LL_FLAG(pos + m);
+      if (((uint32_t)(w0 >> 32) != f || (uint32_t)(w1 >> 32) != f ||
+           (uint32_t)(w2 >> 32) != f || (uint32_t)(w3 >> 32) != f ||
+           (uint32_t)(w4 >> 32) != f || (uint32_t)(w5 >> 32) != f) &&
+          m < bad)
+        bad = m;
+      const uint32_t b = (first + m) & bmask;
+      S->corr[b] = (w0 & 0xffffffffu) | (w1 << 32);
+      S->type[b] = (uint32_t)w2;
+      S->ctx[b].actor = (uint32_t)w3;
+      S->size[b] = (uint32_t)w5;
+    }
+    for (uint32_t qu = S->pq[lane], ku = S->pk[lane]; pc && qu < want;
+         rk__step(&qu, &ku, S->psq, S->psr, pc)) {
+      const uint64_t *c = (const uint64_t *)(stage + qu * wb + 16u * ku + 48u);
+      const uint64_t w0 = c[0], w1 = c[1];
+      const uint32_t f = RK_LL_FLAG(pos + qu);
+      if (((uint32_t)(w0 >> 32) != f || (uint32_t)(w1 >> 32) != f) && qu < bad)
+        bad = qu;
+      uint32_t *p = (uint32_t *)(bufs + ((first + qu) & bmask) * per + 8u * ku);
+      p[0] = (uint32_t)w0;
+      p[1] = (uint32_t)w1;
+    }
+    n = __reduce_min_sync(0xffffffffu, bad);
+    RK_TR(L->tr[19] += rk__clock() - tc);
+    return n;
+  }
   for (uint32_t base = 0; base < total; base += 32u * RK_IO_UNROLL) {
     uint64_t w[RK_IO_UNROLL][2];
     uint32_t qu = q, ku = k;
@@ -573,8 +780,8 @@ __device__ __forceinline__ void rk__io_setup(const rk_ddesc *d,
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t per = d->req_bytes + d->resp_bytes, cpm = d->ll_win / 2u;
   __syncwarp(); /* every lane's header words are in S */
-  if (lane < n) {
-    const uint32_t b = (first + lane) & bmask;
+  for (uint32_t m = lane; m < n; m += 32u) {
+    const uint32_t b = (first + m) & bmask;
     S->ctx[b].worker = blockIdx.x;
     S->ctx[b].flags = 0u;
     S->ctx[b].fail_code = 0;
@@ -582,7 +789,7 @@ __device__ __forceinline__ void rk__io_setup(const rk_ddesc *d,
     size = size < d->req_bytes ? size : d->req_bytes;
     const uint32_t all = RK_LL_WORDS(size) / 2u;
     S->tail[b] = all > cpm ? all : 0u;
-    S->lpos[b] = (uint32_t)(pos + lane);
+    S->lpos[b] = (uint32_t)(pos + m);
   }
   const uint32_t r16 = d->resp_bytes / 16u;
   if (n == 1u) { /* a lone message: no walk */
@@ -708,7 +915,50 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
         S->ord[__popc(run & ((1u << lane) - 1u))] = (uint8_t)b;
       __syncwarp(); /* S->ord is written */
       const uint32_t ch = o->words / 2u, size = o->size;
-      const uint32_t sq = 32u / ch, sr = 32u % ch;
+      const uint32_t sq = 32u / ch, sr = 32u % ch, ob = 16u * ch;
+      /* a run of more than one answer goes through the staging area (its
+      ** slots there as in the lane: ob = the lane's slot_bytes) */
+      uint8_t *const ost = d->ostage_off && c > 1u && o->slot_bytes == 16u * ch
+                               ? (uint8_t *)rk__smem + d->ostage_off
+                               : (uint8_t *)0;
+      RK_TR(const uint64_t ts0 = rk__clock(); L->tr[15]++);
+      if (ost) {
+        rk__bulk_out_read(); /* this lane's last copies out read the area */
+        __syncwarp();        /* ... and every lane's */
+      }
+      RK_TR(const uint64_t ts1 = rk__clock(); L->tr[20] += ts1 - ts0);
+      if (ost) {
+        /* the header chunks (0, 1, 2) of answer q in lane q, then the
+        ** payload chunks as one flat run (no branch a chunk: one warp's
+        ** instructions are the cost here, not the bus) */
+        if (lane < c) {
+          const uint32_t bq = S->ord[lane], fl = S->ctx[bq].flags;
+          const uint64_t f = (uint64_t)RK_LL_FLAG(opos + lane) << 32;
+          const uint64_t corr = S->corr[bq];
+          const int bad = (fl & RK_CTX_FAILED) != 0u;
+          uint64_t *w = (uint64_t *)(ost + lane * ob);
+          w[0] = f | (corr & 0xffffffffu);
+          w[1] = f | (corr >> 32);
+          w[2] = f | S->rt[bq];
+          w[3] = f | (bad ? RK_STATUS_E_HANDLER : 0u);
+          w[4] = f | (bad ? (uint32_t)S->ctx[bq].fail_code : 0u);
+          w[5] = f | size;
+        }
+        const uint32_t pc = ch - 3u; /* payload chunks an answer */
+        if (pc) {
+          const uint32_t psq = 32u / pc, psr = 32u % pc;
+          const uint8_t *const resp = bufs + d->req_bytes;
+          for (uint32_t q = lane / pc, k = lane % pc; q < c;
+               rk__step(&q, &k, psq, psr, pc)) {
+            const uint64_t r =
+                *(const uint64_t *)(resp + S->ord[q] * per + 8u * k);
+            const uint64_t f = (uint64_t)RK_LL_FLAG(opos + q) << 32;
+            uint64_t *w = (uint64_t *)(ost + q * ob + 16u * (k + 3u));
+            w[0] = f | (r & 0xffffffffu);
+            w[1] = f | (r >> 32);
+          }
+        }
+      } else
       for (uint32_t q = lane / ch, k = lane % ch; q < c;
            rk__step(&q, &k, sq, sr, ch)) {
         const uint32_t bq = S->ord[q];
@@ -732,8 +982,26 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
           hi = r[1];
         }
         const uint64_t f = (uint64_t)RK_LL_FLAG(opos + q) << 32;
-        rk__ll_st(rk__oslot(o, opos + q) + 16u * k, f | lo, f | hi);
+        if (ost) {
+          uint64_t *w = (uint64_t *)(ost + q * ob + 16u * k);
+          w[0] = f | lo;
+          w[1] = f | hi;
+        } else {
+          rk__ll_st(rk__oslot(o, opos + q) + 16u * k, f | lo, f | hi);
+        }
       }
+      if (ost) {
+        rk__fence_async(); /* this lane's LL words, before the copies */
+        __syncwarp();      /* ... every lane's */
+        if (lane == 0) {   /* the run's slots: one copy, two at the wrap */
+          const uint32_t at = (uint32_t)opos & o->mask;
+          const uint32_t n1 = o->mask + 1u - at < c ? o->mask + 1u - at : c;
+          rk__bulk_out(rk__oslot(o, opos), ost, n1 * ob);
+          if (n1 < c)
+            rk__bulk_out(rk__oslot(o, opos + n1), ost + n1 * ob, (c - n1) * ob);
+        }
+      }
+      RK_TR(L->tr[21] += rk__clock() - ts1);
       __syncwarp(); /* every lane read o->pos and S->ord */
       if (lane == 0)
         o->pos = opos + c;
@@ -874,7 +1142,9 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
     if (out && (filled != handed || filled - answered == nb || L->exiting ||
                 rk__peek(&S->hdone) == handed)) {
       /* (1) the handlers' writes (responses, contexts, S.rt) before ours */
+      RK_TR(const uint64_t tw = rk__clock());
       rk__bar_sync(RK_BAR_DONE, all);
+      RK_TR(L->tr[10] += rk__clock() - tw);
       out = 0;
       ready = handed;
     }
@@ -889,6 +1159,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       /* the batch's buffers, tables and contexts (every lane's writes) and
       ** S->first/count, before the handlers' reads */
       rk__bar_sync(RK_BAR_AVAIL, all);
+      RK_TR(if (cnt > 1u) L->tr[17] += rk__clock() - t_hand);
       handed = filled;
       out = 1;
       work = 1;
@@ -906,7 +1177,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
                 ? rk__io_answer1(d, in, S, bufs, L, answered)
                 : rk__io_answer(d, in, S, bufs, L, answered, ready)))
         L->exiting = 1u; /* aborted while waiting for room */
-      RK_TR(t_ans = rk__clock() - ta);
+      RK_TR(t_ans = rk__clock() - ta;
+            if (ready - answered > 1u) L->tr[11] += t_ans);
       answered = ready;
       work = 1;
       if (was_lone) { /* a round trip, likely: its next message comes */
@@ -932,7 +1204,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         while (rk__clock() - t_lone < lag) {
         }
       RK_TR(const uint64_t tf = rk__clock());
-      const uint32_t got = rk__io_fetch(d, in, S, bufs, L->pos, want, filled);
+      const uint32_t got =
+          rk__io_fetch(d, in, S, bufs, L, L->pos, want, filled);
       RK_TR(t_read = rk__clock();
             if (want <= one) { L->tr[2] += t_read - tf; L->tr[3]++; }
             else { L->tr[8] += t_read - tf; L->tr[9]++; }
@@ -951,7 +1224,9 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         lone = got || lone == 2u ? 0u : lone + 1u;
       }
       if (got) {
+        RK_TR(const uint64_t ts = rk__clock(); L->tr[13] += got);
         rk__io_setup(d, S, bufs, L->pos, filled, got);
+        RK_TR(if (got > 1u) L->tr[16] += rk__clock() - ts);
         filled += got;
         L->pos += got;
         /* queued messages: a read came back full right after work */
@@ -1025,6 +1300,8 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       __nanosleep(sleep_ns);
     }
   }
+  rk__bulk_out_done(); /* this lane's copies out are written: before the
+                       ** exit mark (rk__io_exit, after a barrier) */
   if (threadIdx.x == 0)
     S->quit = 1u;
   __syncwarp();
@@ -1049,6 +1326,9 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
   const uint32_t cpm = d->ll_win / 2u, r16 = d->resp_bytes / 16u;
   S->fq[threadIdx.x] = (uint8_t)(threadIdx.x / cpm);
   S->fk[threadIdx.x] = (uint8_t)(threadIdx.x % cpm);
+  const uint32_t pc = cpm - 3u; /* a window holds the header: cpm >= 3 */
+  S->pq[threadIdx.x] = (uint8_t)(pc ? threadIdx.x / pc : 32u);
+  S->pk[threadIdx.x] = (uint8_t)(pc ? threadIdx.x % pc : 0u);
   S->zq[threadIdx.x] = (uint8_t)(r16 ? threadIdx.x / r16 : 0u);
   S->zk[threadIdx.x] = (uint8_t)(r16 ? threadIdx.x % r16 : 0u);
   if (threadIdx.x == 0) {
@@ -1056,10 +1336,13 @@ __device__ __forceinline__ void rk__io_init(const rk_ddesc *d, rk_dshared *S) {
     S->fsr = 32u % cpm;
     S->zsq = r16 ? 32u / r16 : 0u;
     S->zsr = r16 ? 32u % r16 : 0u;
+    S->psq = pc ? 32u / pc : 0u;
+    S->psr = pc ? 32u % pc : 0u;
     S->first = 0u;
     S->count = 0u;
     S->quit = 0u;
     S->hdone = 0u;
+    rk__mb_init(&S->mbar);
   }
 }
 
