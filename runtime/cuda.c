@@ -627,7 +627,7 @@ static int smem_fits(rk_cuk *c, uint32_t want, int stat) {
          cu.cuFuncSetAttribute(c->fn, RK_CU_FUNC_MAX_DYNAMIC_SHARED,
                                (int)want) == 0;
 }
-static void size_buffers(rk_cuk *c) {
+static void size_buffers(rk_cuk *c, int staging) {
   int stat = 0;
   const rk_kernel_desc *kd = c->k->desc;
   c->req_bytes = round16(kd->req_max ? kd->req_max : 16u);
@@ -642,7 +642,7 @@ static void size_buffers(rk_cuk *c) {
     c->nbuf /= 2u;
   const uint32_t want = c->buf_off + c->nbuf * per;
   c->istage_off = c->istage_msgs = c->ostage_off = c->ostage_slot = 0;
-  if (c->d->arch >= 90 && env_u32("RK_CUDA_BULK", 1u)) {
+  if (staging && c->d->arch >= 90 && env_u32("RK_CUDA_BULK", 1u)) {
     /* the input window as make_queues sets it, the largest response slot */
     const uint32_t win = RK_LL_WORDS(kd->req_max); /* the slot's words */
     uint32_t ob = 0;
@@ -655,6 +655,9 @@ static void size_buffers(rk_cuk *c) {
     while (in_n > 1u && in_n * 8u * win > RK_CUDA_ISTAGE)
       in_n /= 2u;
     if (win > RK_LL_WIN_MAX) /* slots longer than the window */
+      in_n = 0;
+    /* the prelude stages only reads of more than 256 chunks */
+    if (in_n * (win / 2u) <= 256u)
       in_n = 0;
     const uint32_t in_b = in_n * 8u * win;
     const uint32_t out_b = ob && ob <= RK_CUDA_OSTAGE_SLOT ? 32u * ob : 0u;
@@ -768,8 +771,16 @@ static rk_status cuda_plan(rk_kernel *k) {
   if (r != 0)
     return rk__fail(RK_E_CUDA, "kernel %s: no function %s in its module: %s",
                     k->desc->name, k->desc->cuda_entry, cu_name(r));
-  size_buffers(c);
-  if ((s = size_launch(c)) != RK_OK)
+  size_buffers(c, 1);
+  s = size_launch(c);
+  if (s == RK_E_COOPERATIVE && (c->istage_off || c->ostage_off)) {
+    /* the staging's shared memory cost the grid its room: without it */
+    rk__log(RK_LOG_DEBUG, "cuda: kernel %s: no room with the bulk-copy "
+            "staging, trying without", k->desc->name);
+    size_buffers(c, 0);
+    s = size_launch(c);
+  }
+  if (s != RK_OK)
     return s;
   if ((r = cu.cuStreamCreate(&c->stream, RK_CU_STREAM_NON_BLOCKING)) != 0)
     return rk__fail(RK_E_CUDA, "cuStreamCreate: %s", cu_name(r));
@@ -1046,27 +1057,32 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
     ** by count_live) */
     const uint64_t *t = k->wstat[b].pad;
     const double us = c->d->clock_khz / 1e3; /* cycles a microsecond */
-    const double bt = t[9] ? (double)t[9] : 1.0;
+    /* per batch read (t[9]), bulk read (t[14]), batch handed over (t[22])
+    ** and answer run (t[15]), as the prelude counts them */
+    const double br = t[9] ? (double)t[9] : 1.0;
+    const double bb = t[14] ? (double)t[14] : 1.0;
+    const double bh = t[22] ? (double)t[22] : 1.0;
+    const double bn = t[15] ? (double)t[15] : 1.0;
     rk__log(RK_LOG_INFO, "cuda trace %s worker %u: lone message read to "
             "answered %.3f us x %llu (read to hand-over %.3f, answer %.3f), "
             "poll %.3f us x %llu, "
             "next message found by the first read %llu, the second %llu; "
-            "batch read %.3f us x %llu (bulk copy %.3f us, %.1f messages), "
-            "setup %.3f us, hand-over %.3f us, answer %.3f us (%.2f runs: "
-            "waits for copies out %.3f us, "
-            "stores %.3f us a run); bulk read's issue %.3f us, check and "
-            "decode %.3f us; in all: waited for handlers %.3f "
-            "ms, answered batches %.3f ms, read batches %.3f ms",
+            "batch read %.3f us x %llu (%.1f messages; by bulk copy x %llu: "
+            "issue %.3f us, landing %.3f us, check and decode %.3f us); "
+            "batches handed over x %llu: setup %.3f us, hand-over %.3f us, "
+            "answer %.3f us (%.2f runs: waits for copies out %.3f us, "
+            "stores %.3f us a run); in all: waited for handlers %.3f ms, "
+            "answered batches %.3f ms, read batches %.3f ms",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,
             t[3] ? t[2] / us / t[3] : 0.0, (unsigned long long)t[3],
             (unsigned long long)t[6], (unsigned long long)t[7],
-            t[8] / us / bt, (unsigned long long)t[9], t[12] / us / bt,
-            t[13] / bt, t[16] / us / bt, t[17] / us / bt, t[11] / us / bt,
-            t[15] / bt, t[15] ? t[20] / us / t[15] : 0.0,
-            t[15] ? t[21] / us / t[15] : 0.0, t[18] / us / bt, t[19] / us / bt,
-            t[10] / us / 1e3, t[11] / us / 1e3,
+            t[8] / us / br, (unsigned long long)t[9], t[13] / br,
+            (unsigned long long)t[14], t[18] / us / bb, t[12] / us / bb,
+            t[19] / us / bb, (unsigned long long)t[22], t[16] / us / bh,
+            t[17] / us / bh, t[11] / us / bh, t[15] / bh, t[20] / us / bn,
+            t[21] / us / bn, t[10] / us / 1e3, t[11] / us / 1e3,
             t[8] / us / 1e3);
   }
   unlink_running(c);

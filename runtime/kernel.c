@@ -821,7 +821,9 @@ static int out_has_msg(rk_kernel *k, void *arg) {
 ** its lanes in turn (starting at this thread's rotor) until max are taken
 ** or every lane was looked at once; returns how many. A batch of many
 ** workers' answers thus comes back in one call, not one lane's run a call.
-** With stop_at_fail it stops after a failed response (the last taken). */
+** With stop_at_fail a failed response is taken only as the first and only
+** one (rk_kernel_recv_batch's contract: the call stops before a failed
+** response, and returns it alone when it comes first). */
 static uint32_t take_some(rk_kernel *k, uint32_t t, uint8_t *msgs,
                           uint32_t size, uint32_t max, int stop_at_fail,
                           uint64_t *corrs, rk_status *sts, int32_t *code,
@@ -830,7 +832,9 @@ static uint32_t take_some(rk_kernel *k, uint32_t t, uint8_t *msgs,
   for (uint32_t i = 0; i < k->grid && total < max; i++) {
     rk_lane *l = &k->out[t * k->grid + (start + i) % k->grid];
     uint64_t pos = 0;
-    uint32_t n = rk__lane_take_mc(l, max - total, stop_at_fail, &pos);
+    uint32_t n = rk__lane_take_mc(
+        l, max - total,
+        stop_at_fail ? (total ? RK_TAKE_NO_FAILED : 1) : 0, &pos);
     for (uint32_t j = 0; j < n; j++) {
       uint64_t corr;
       uint32_t st;
@@ -863,7 +867,7 @@ static uint32_t take_some(rk_kernel *k, uint32_t t, uint8_t *msgs,
       k->ops->notify_host(k); /* room for a worker waiting to publish */
       total += n;
       if (stop_at_fail && *failed)
-        break;
+        break; /* the failed one, alone (total == 1) */
     }
   }
   return total;

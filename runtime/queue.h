@@ -341,9 +341,11 @@ static inline uint32_t rk__lane_space_sp(rk_lane *l, uint64_t prod,
 /* ---- many host consumers (output lanes) ----
 ** Takes up to max consecutive full slots by CAS on cons_claim; returns how
 ** many (0 when none is full) and the first in *pos. With stop_at_fail the
-** run ends before a slot whose status is not 0 (or is that one slot alone
-** when it comes first). The caller copies them out, then calls
-** rk__lane_done_mc. */
+** run ends before a slot whose status is not 0; such a slot that comes
+** first is taken alone with stop_at_fail 1 and not at all (0 returned)
+** with RK_TAKE_NO_FAILED (a caller that already holds good responses).
+** The caller copies them out, then calls rk__lane_done_mc. */
+#define RK_TAKE_NO_FAILED 2
 static inline uint32_t rk__lane_take_mc(rk_lane *l, uint32_t max,
                                         int stop_at_fail, uint64_t *pos) {
   uint8_t *cc = rk__lane_word(l, RK_RING_OFF_CONS_CLAIM);
@@ -356,7 +358,7 @@ static inline uint32_t rk__lane_take_mc(rk_lane *l, uint32_t max,
       /* The status of a slot made visible by rk__slot_ready (see
       ** rk__slot_status); a refill makes our CAS below fail. */
       if (stop_at_fail && rk__slot_status(l, c + n) != 0) {
-        n += (n == 0); /* a failed response first: take it alone */
+        n += (n == 0 && stop_at_fail != RK_TAKE_NO_FAILED); /* first: alone */
         break;
       }
       n++;

@@ -239,6 +239,54 @@ static void test_cpu_recv_batch_statuses(void **st) {
   rk_runtime_destroy(rt);
 }
 
+/* A receive batch gathers from every worker's lane, and keeps the
+** contract without statuses: a failed response comes back alone, never
+** after good ones from another lane. Actor 0 (worker 0) answers well;
+** actor 1 (worker 1) fails first, then answers well. Four rounds, so the
+** receiver's starting lane (it rotates per call) is each lane. */
+static void test_cpu_recv_batch_failed_alone_across_lanes(void **st) {
+  rk_runtime *rt = make_rt("Bank", 2);
+  rk_kernel_desc d = bank_desc(2, 64);
+  rk_kernel *k;
+  assert_int_equal(rk_kernel_launch(rt, &d, &k), RK_OK);
+  FailReq f = {-9, 0};
+  Req q;
+  Resp r[4];
+  for (uint32_t round = 0; round < 4; round++) {
+    fill_req(&q, 0, round, 1);
+    assert_int_equal(rk_kernel_send(k, T_REQ, 0, &q, sizeof q, -1, NULL),
+                     RK_OK);
+    assert_int_equal(rk_kernel_send(k, T_FAIL, 1, &f, sizeof f, -1, NULL),
+                     RK_OK);
+    fill_req(&q, 1, round, 1);
+    assert_int_equal(rk_kernel_send(k, T_REQ, 1, &q, sizeof q, -1, NULL),
+                     RK_OK);
+    rk_kernel_stats s;
+    do
+      assert_int_equal(rk_kernel_stats_get(k, &s), RK_OK);
+    while (s.handled < 3 * (round + 1));
+    size_t good = 0, failed = 0;
+    while (good + failed < 3) {
+      size_t got = 0;
+      rk_status rs = rk_kernel_recv_batch(k, T_RESP, r, sizeof(Resp), 4, -1,
+                                          NULL, NULL, &got);
+      if (rs == RK_E_HANDLER) {
+        assert_int_equal(got, 1); /* alone */
+        failed++;
+      } else {
+        assert_int_equal(rs, RK_OK);
+        assert_true(got >= 1);
+        for (size_t i = 0; i < got; i++)
+          assert_int_equal(r[i].seq, round);
+        good += got;
+      }
+    }
+    assert_int_equal(good, 2);
+    assert_int_equal(failed, 1);
+  }
+  rk_runtime_destroy(rt);
+}
+
 static uint64_t mono_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -288,6 +336,7 @@ int main(void) {
       cmocka_unit_test(test_cpu_stateless_runs_on_several_workers),
       cmocka_unit_test(test_cpu_handler_fail_and_no_reply),
       cmocka_unit_test(test_cpu_recv_batch_statuses),
+      cmocka_unit_test(test_cpu_recv_batch_failed_alone_across_lanes),
       cmocka_unit_test(test_cpu_sleeping_worker_and_receiver_wake),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,6 +117,8 @@ static void test_queue_stop_at_failed_status(void **st) {
   }
   uint64_t pos = 0;
   assert_int_equal(rk__lane_take_mc(&m.l, 8, 1, &pos), 2); /* 0, 1 */
+  /* a receiver already holding good responses leaves the failed one */
+  assert_int_equal(rk__lane_take_mc(&m.l, 8, RK_TAKE_NO_FAILED, &pos), 0);
   assert_int_equal(rk__lane_take_mc(&m.l, 8, 1, &pos), 1); /* 2 alone */
   assert_int_equal(pos, 2);
   assert_int_equal(rk__lane_take_mc(&m.l, 8, 1, &pos), 1); /* 3 */

@@ -354,10 +354,22 @@ __device__ __forceinline__ void rk__bulk_out_read(void) {
   asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
 #endif
 }
-/* ... and have been performed (written), before the kernel's exit mark. */
+/* ... and have been performed (written), before the kernel's exit mark;
+** the proxy fence then orders those async-proxy writes before this
+** thread's later generic accesses (the barrier and release of the exit
+** mark), which PTX does not promise without it. */
 __device__ __forceinline__ void rk__bulk_out_done(void) {
 #if RK_BULK
   asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+  asm volatile("fence.proxy.async.global;" ::: "memory");
+#endif
+}
+/* Orders this thread's generic accesses of global memory before its later
+** bulk copies (the acquire of an output lane's cons_head before the copy
+** that rewrites the slots it freed). */
+__device__ __forceinline__ void rk__fence_async_global(void) {
+#if RK_BULK
+  asm volatile("fence.proxy.async.global;" ::: "memory");
 #endif
 }
 
@@ -376,7 +388,7 @@ __device__ __forceinline__ uint64_t rk__clock(void) {
 ** thread may have, see RK_MAX_THREADS). */
 #define RK_NB_MAX 128u
 #define RK_IO_UNROLL 8u
-#define RK_TR_WORDS 22u /* RK_TRACE's words (below) */
+#define RK_TR_WORDS 23u /* RK_TRACE's words (below) */
 
 /* One output queue of this worker (dynamic shared memory, I/O warp only). */
 typedef struct rk_dout {
@@ -448,11 +460,11 @@ typedef struct rk_dlead {
 ** the second read after the answer found; 8, 9 batch reads (cycles,
 ** count); 10 waits for the handlers to finish a batch; 11 answers of
 ** batches; 12 batch reads' bulk copies from issue to landing; 13 messages
-** the batch reads found; 14 batch answers before their first store; 15
-** batch answer runs; 16 rk__io_setup of batches; 17 batch hand-overs;
-** 18 batch reads before the bulk copies leave; 19 batch reads' check and
-** decode; 20 batch answer runs' waits for the last copies out; 21 their
-** stores (the staging and the copies out). */
+** the batch reads found; 14 batch reads by bulk copy (count); 15 batch
+** answer runs; 16 rk__io_setup of batches; 17 batch hand-overs; 18 bulk
+** reads before their copies leave; 19 bulk reads' check and decode; 20
+** batch answer runs' waits for the last copies out; 21 their stores (the
+** staging and the copies out); 22 batches handed over (count). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -666,7 +678,12 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
   const uint32_t sq = S->fsq, sr = S->fsr, wb = 16u * cpm;
   uint32_t q = S->fq[lane], k = S->fk[lane]; /* chunk k of message q */
   uint32_t n = want;
-  if (d->istage_off && total > 32u * RK_IO_UNROLL && want <= d->istage_msgs &&
+  /* RK_BULK: the staging is used only where this image has the copies
+  ** (the runtime turns it on by the device's arch; an NVRTC older than
+  ** the device compiles for an older one); want <= the lane's slots, so
+  ** the second copy of a wrapped run stays inside the lane */
+  if (RK_BULK && d->istage_off && total > 32u * RK_IO_UNROLL &&
+      want <= d->istage_msgs && want <= in->mask + 1u &&
       in->slot_bytes == wb) {
     RK_TR(const uint64_t ti = rk__clock());
     uint8_t *const stage = (uint8_t *)rk__smem + d->istage_off;
@@ -688,7 +705,7 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     }
     RK_TR(const uint64_t tb = rk__clock(); L->tr[18] += tb - ti);
     rk__mb_wait(&S->mbar, L->mphase); /* the bytes landed: see above */
-    RK_TR(const uint64_t tc = rk__clock(); L->tr[12] += tc - tb);
+    RK_TR(const uint64_t tc = rk__clock(); L->tr[12] += tc - tb; L->tr[14]++);
     L->mphase ^= 1u;
     /* The staged windows checked and decoded in two flat runs: the
     ** header chunks (0, 1, 2) of message m in lane m, then the payload
@@ -907,6 +924,7 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
             d->wstat + (uint64_t)blockIdx.x * RK_WSTAT_BYTES, L->beat);
         if (head == ~(uint64_t)0)
           return 0;
+        rk__fence_async_global(); /* lane 0's acquire, before its copies */
         __syncwarp(); /* every lane read o->head */
         if (lane == 0)
           o->head = head;
@@ -918,7 +936,8 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
       const uint32_t sq = 32u / ch, sr = 32u % ch, ob = 16u * ch;
       /* a run of more than one answer goes through the staging area (its
       ** slots there as in the lane: ob = the lane's slot_bytes) */
-      uint8_t *const ost = d->ostage_off && c > 1u && o->slot_bytes == 16u * ch
+      uint8_t *const ost = RK_BULK && d->ostage_off && c > 1u &&
+                                   o->slot_bytes == 16u * ch
                                ? (uint8_t *)rk__smem + d->ostage_off
                                : (uint8_t *)0;
       RK_TR(const uint64_t ts0 = rk__clock(); L->tr[15]++);
@@ -1159,7 +1178,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       /* the batch's buffers, tables and contexts (every lane's writes) and
       ** S->first/count, before the handlers' reads */
       rk__bar_sync(RK_BAR_AVAIL, all);
-      RK_TR(if (cnt > 1u) L->tr[17] += rk__clock() - t_hand);
+      RK_TR(if (cnt > 1u) { L->tr[17] += rk__clock() - t_hand; L->tr[22]++; });
       handed = filled;
       out = 1;
       work = 1;
@@ -1224,7 +1243,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         lone = got || lone == 2u ? 0u : lone + 1u;
       }
       if (got) {
-        RK_TR(const uint64_t ts = rk__clock(); L->tr[13] += got);
+        RK_TR(const uint64_t ts = rk__clock(); if (want > one) L->tr[13] += got);
         rk__io_setup(d, S, bufs, L->pos, filled, got);
         RK_TR(if (got > 1u) L->tr[16] += rk__clock() - ts);
         filled += got;
