@@ -33,7 +33,7 @@ typedef struct rk_ddesc_h {
   uint64_t wstat, ctl, exited, states, scratch, state_stride;
   uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes,
       busy_cycles, max_sleep_ns;
-  uint32_t istage_off, ostage_off, ostage_slot, istage_msgs;
+  uint32_t istage_off, ostage_off, reserved, istage_msgs;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
@@ -46,7 +46,7 @@ _Static_assert(offsetof(rk_ddesc_h, grid) == 96, "rk_ddesc.grid");
 _Static_assert(offsetof(rk_ddesc_h, req_bytes) == 112, "rk_ddesc.req_bytes");
 _Static_assert(offsetof(rk_ddesc_h, max_sleep_ns) == 124, "rk_ddesc.sleep");
 _Static_assert(offsetof(rk_ddesc_h, istage_off) == 128, "rk_ddesc.istage");
-_Static_assert(offsetof(rk_ddesc_h, ostage_slot) == 136, "rk_ddesc.oslot");
+_Static_assert(offsetof(rk_ddesc_h, istage_msgs) == 140, "rk_ddesc.imsgs");
 /* the prelude's RK_WSTAT_* and RK_CTL_* offsets */
 _Static_assert(sizeof(rk_worker_status) == 256, "RK_WSTAT_BYTES");
 _Static_assert(offsetof(rk_worker_status, heartbeat) == 24, "heartbeat");
@@ -234,7 +234,7 @@ struct rk_cuk {
   uint32_t buf_off;          /* their offset in smem (after the out table) */
   uint32_t istage_off;       /* bulk copies' staging (0: none), prelude */
   uint32_t istage_msgs;      /* windows it holds */
-  uint32_t ostage_off, ostage_slot;
+  uint32_t ostage_off;
   uint32_t threads;          /* block + the I/O warp */
   double share;              /* of the device, in the ledger */
   int in_ledger;
@@ -641,7 +641,7 @@ static void size_buffers(rk_cuk *c, int staging) {
                           c->buf_off + c->nbuf * per > RK_CUDA_BUF_SMEM))
     c->nbuf /= 2u;
   const uint32_t want = c->buf_off + c->nbuf * per;
-  c->istage_off = c->istage_msgs = c->ostage_off = c->ostage_slot = 0;
+  c->istage_off = c->istage_msgs = c->ostage_off = 0;
   if (staging && c->d->arch >= 90 && env_u32("RK_CUDA_BULK", 1u)) {
     /* the input window as make_queues sets it, the largest response slot */
     const uint32_t win = RK_LL_WORDS(kd->req_max); /* the slot's words */
@@ -665,7 +665,6 @@ static void size_buffers(rk_cuk *c, int staging) {
       c->istage_off = in_b ? want : 0u;
       c->istage_msgs = in_n;
       c->ostage_off = out_b ? want + in_b : 0u;
-      c->ostage_slot = out_b ? ob : 0u;
       c->smem = want + in_b + out_b;
       return;
     }
@@ -898,7 +897,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .busy_cycles = ns_to_cycles(c->d, env_u32("RK_CUDA_BUSY_NS", 200000u)),
       .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u),
       .istage_off = c->istage_off, .ostage_off = c->ostage_off,
-      .ostage_slot = c->ostage_slot, .istage_msgs = c->istage_msgs};
+      .istage_msgs = c->istage_msgs};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
 

@@ -150,8 +150,9 @@ typedef struct rk_ddesc {
   uint32_t istage_off;       /* 128: batch reads' staging in dynamic smem
                              ** (burst windows; 0: reads load registers) */
   uint32_t ostage_off;       /* 132: answers' staging (32 slots of the
-                             ** largest response; 0: answers store) */
-  uint32_t ostage_slot;      /* 136: bytes a slot there */
+                             ** largest response; 0: answers store; a
+                             ** run is staged at its own lane's slot size) */
+  uint32_t reserved;         /* 136 */
   uint32_t istage_msgs;      /* 140: windows the batch reads' staging holds */
 } rk_ddesc;
 static_assert(sizeof(rk_ddesc) == 144, "rk_ddesc mirrors runtime/cuda.c");
@@ -719,30 +720,24 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     const uint32_t per = d->req_bytes + d->resp_bytes, pc = cpm - 3u;
     for (uint32_t m = lane; m < want; m += 32u) {
       const uint64_t *c = (const uint64_t *)(stage + m * wb);
-      const uint64_t w0 = c[0], w1 = c[1], w2 = c[2], w3 = c[3], w5 = c[5];
-      const uint64_t w4 = c[4];
       const uint32_t f = RK_LL_FLAG(pos + m);
-      if (((uint32_t)(w0 >> 32) != f || (uint32_t)(w1 >> 32) != f ||
-           (uint32_t)(w2 >> 32) != f || (uint32_t)(w3 >> 32) != f ||
-           (uint32_t)(w4 >> 32) != f || (uint32_t)(w5 >> 32) != f) &&
+      if ((!rk__ll_ok(c, f) || !rk__ll_ok(c + 2, f) || !rk__ll_ok(c + 4, f)) &&
           m < bad)
         bad = m;
       const uint32_t b = (first + m) & bmask;
-      S->corr[b] = (w0 & 0xffffffffu) | (w1 << 32);
-      S->type[b] = (uint32_t)w2;
-      S->ctx[b].actor = (uint32_t)w3;
-      S->size[b] = (uint32_t)w5;
+      S->corr[b] = (c[0] & 0xffffffffu) | (c[1] << 32);
+      S->type[b] = (uint32_t)c[2];
+      S->ctx[b].actor = (uint32_t)c[3];
+      S->size[b] = (uint32_t)c[5];
     }
     for (uint32_t qu = S->pq[lane], ku = S->pk[lane]; pc && qu < want;
          rk__step(&qu, &ku, S->psq, S->psr, pc)) {
       const uint64_t *c = (const uint64_t *)(stage + qu * wb + 16u * ku + 48u);
-      const uint64_t w0 = c[0], w1 = c[1];
-      const uint32_t f = RK_LL_FLAG(pos + qu);
-      if (((uint32_t)(w0 >> 32) != f || (uint32_t)(w1 >> 32) != f) && qu < bad)
+      if (!rk__ll_ok(c, RK_LL_FLAG(pos + qu)) && qu < bad)
         bad = qu;
       uint32_t *p = (uint32_t *)(bufs + ((first + qu) & bmask) * per + 8u * ku);
-      p[0] = (uint32_t)w0;
-      p[1] = (uint32_t)w1;
+      p[0] = (uint32_t)c[0];
+      p[1] = (uint32_t)c[1];
     }
     n = __reduce_min_sync(0xffffffffu, bad);
     RK_TR(L->tr[19] += rk__clock() - tc);
@@ -937,7 +932,7 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
       /* a run of more than one answer goes through the staging area (its
       ** slots there as in the lane: ob = the lane's slot_bytes) */
       uint8_t *const ost = RK_BULK && d->ostage_off && c > 1u &&
-                                   o->slot_bytes == 16u * ch
+                                   o->slot_bytes == ob
                                ? (uint8_t *)rk__smem + d->ostage_off
                                : (uint8_t *)0;
       RK_TR(const uint64_t ts0 = rk__clock(); L->tr[15]++);
@@ -977,35 +972,30 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
             w[1] = f | (r >> 32);
           }
         }
-      } else
-      for (uint32_t q = lane / ch, k = lane % ch; q < c;
-           rk__step(&q, &k, sq, sr, ch)) {
-        const uint32_t bq = S->ord[q];
-        uint32_t lo, hi;
-        if (k == 0u) {
-          lo = (uint32_t)S->corr[bq];
-          hi = (uint32_t)(S->corr[bq] >> 32);
-        } else if (k <= 2u) {
-          const uint32_t fl = S->ctx[bq].flags;
-          if (k == 1u) {
-            lo = S->rt[bq];
-            hi = (fl & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
+      } else {
+        for (uint32_t q = lane / ch, k = lane % ch; q < c;
+             rk__step(&q, &k, sq, sr, ch)) {
+          const uint32_t bq = S->ord[q];
+          uint32_t lo, hi;
+          if (k == 0u) {
+            lo = (uint32_t)S->corr[bq];
+            hi = (uint32_t)(S->corr[bq] >> 32);
+          } else if (k <= 2u) {
+            const uint32_t fl = S->ctx[bq].flags;
+            if (k == 1u) {
+              lo = S->rt[bq];
+              hi = (fl & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
+            } else {
+              lo = (fl & RK_CTX_FAILED) ? (uint32_t)S->ctx[bq].fail_code : 0u;
+              hi = size;
+            }
           } else {
-            lo = (fl & RK_CTX_FAILED) ? (uint32_t)S->ctx[bq].fail_code : 0u;
-            hi = size;
+            const uint32_t *r = (const uint32_t *)(
+                bufs + (uint64_t)bq * per + d->req_bytes + 8u * (k - 3u));
+            lo = r[0];
+            hi = r[1];
           }
-        } else {
-          const uint32_t *r = (const uint32_t *)(bufs + (uint64_t)bq * per +
-                                                 d->req_bytes + 8u * (k - 3u));
-          lo = r[0];
-          hi = r[1];
-        }
-        const uint64_t f = (uint64_t)RK_LL_FLAG(opos + q) << 32;
-        if (ost) {
-          uint64_t *w = (uint64_t *)(ost + q * ob + 16u * k);
-          w[0] = f | lo;
-          w[1] = f | hi;
-        } else {
+          const uint64_t f = (uint64_t)RK_LL_FLAG(opos + q) << 32;
           rk__ll_st(rk__oslot(o, opos + q) + 16u * k, f | lo, f | hi);
         }
       }
@@ -1450,7 +1440,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1454 "vecadd.rk.cu"
+#line 1444 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
