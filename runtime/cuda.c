@@ -1171,6 +1171,9 @@ const rk_backend_ops rk__cuda_ops = {
     .name = "cuda",
     .backend = RK_BACKEND_CUDA,
     .ll_lanes = 1,
+    /* longer than a round trip's p99.9 (bench/RESULTS.md): a waiter that
+    ** yields meanwhile adds the system call to the trip */
+    .host_pause_ns = 20000u,
     .plan = cuda_plan,
     .alloc = cuda_alloc,
     .free = cuda_free,

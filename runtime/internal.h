@@ -161,6 +161,12 @@ struct rk_backend_ops {
   ** one bus round trip and answers without a fence. The CPU backend keeps
   ** seq slots (its workers read the payload in place). */
   int ll_lanes;
+  /* How long a host thread waiting on a full or empty lane spins with the
+  ** pause instruction before it starts to yield (0: RK_HOST_PAUSE_NS).
+  ** CPU workers may share the waiter's core, so yielding soon lets them
+  ** run; a device's workers never do, and a yield (a system call) taken
+  ** as the answer lands adds its whole length to the round trip. */
+  uint32_t host_pause_ns;
   /* Decide grid/block from the kernel's wishes (k->grid == 0: auto) and
   ** what the backend can hold; may fail with RK_E_COOPERATIVE. */
   RK_WUR rk_status (*plan)(rk_kernel *k);

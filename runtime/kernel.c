@@ -21,9 +21,10 @@
 /* A terminating kernel whose workers make no progress for this long is
 ** given up (see rk_backend_ops.join). */
 #define RK_TERM_STALL_NS 1000000000LL
-/* Host threads spin on a full or empty lane: RK_HOST_PAUSE_NS with the
-** pause instruction, then with sched_yield (a worker sharing our core gets
-** it) until RK_HOST_SPIN_NS, then sleep on the host event. */
+/* Host threads spin on a full or empty lane: RK_HOST_PAUSE_NS (or the
+** backend's host_pause_ns) with the pause instruction, then with
+** sched_yield (a worker sharing our core gets it) until RK_HOST_SPIN_NS
+** past the pause phase, then sleep on the host event. */
 #define RK_HOST_PAUSE_NS 2000u
 #define RK_HOST_SPIN_NS 30000u
 
@@ -528,6 +529,8 @@ typedef int (*ready_fn)(rk_kernel *k, void *arg);
 static rk_status wait_ready(rk_kernel *k, ready_fn ready, void *arg,
                             uint64_t deadline) {
   uint64_t t0 = rk__now_ns();
+  const uint64_t pause_ns =
+      k->ops->host_pause_ns ? k->ops->host_pause_ns : RK_HOST_PAUSE_NS;
   for (uint32_t i = 0;; i++) {
     if (ready(k, arg))
       return RK_OK;
@@ -536,9 +539,9 @@ static rk_status wait_ready(rk_kernel *k, ready_fn ready, void *arg,
       rk_status s = must_end(k, now, deadline);
       if (s != RK_OK)
         return s;
-      if (now - t0 > RK_HOST_SPIN_NS)
+      if (now - t0 > pause_ns + RK_HOST_SPIN_NS)
         break;
-      if (now - t0 > RK_HOST_PAUSE_NS)
+      if (now - t0 > pause_ns)
         sched_yield();
     }
     rk__cpu_relax();
