@@ -1071,7 +1071,9 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
             "batches handed over x %llu: setup %.3f us, hand-over %.3f us, "
             "answer %.3f us (%.2f runs: waits for copies out %.3f us, "
             "stores %.3f us a run); in all: waited for handlers %.3f ms, "
-            "answered batches %.3f ms, read batches %.3f ms",
+            "answered batches %.3f ms, read batches %.3f ms; lone messages "
+            "in the I/O warp x %llu: set up %.3f us, handled by %.3f us, "
+            "read to answered %.3f us",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,
@@ -1082,7 +1084,9 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
             t[19] / us / bb, (unsigned long long)t[22], t[16] / us / bh,
             t[17] / us / bh, t[11] / us / bh, t[15] / bh, t[20] / us / bn,
             t[21] / us / bn, t[10] / us / 1e3, t[11] / us / 1e3,
-            t[8] / us / 1e3);
+            t[8] / us / 1e3, (unsigned long long)t[26],
+            t[26] ? t[23] / us / t[26] : 0.0, t[26] ? t[24] / us / t[26] : 0.0,
+            t[26] ? t[25] / us / t[26] : 0.0);
   }
   unlink_running(c);
   ledger_release(c);

@@ -389,7 +389,7 @@ __device__ __forceinline__ uint64_t rk__clock(void) {
 ** thread may have, see RK_MAX_THREADS). */
 #define RK_NB_MAX 128u
 #define RK_IO_UNROLL 8u
-#define RK_TR_WORDS 23u /* RK_TRACE's words (below) */
+#define RK_TR_WORDS 27u /* RK_TRACE's words (below) */
 
 /* One output queue of this worker (dynamic shared memory, I/O warp only). */
 typedef struct rk_dout {
@@ -465,7 +465,10 @@ typedef struct rk_dlead {
 ** answer runs; 16 rk__io_setup of batches; 17 batch hand-overs; 18 bulk
 ** reads before their copies leave; 19 bulk reads' check and decode; 20
 ** batch answer runs' waits for the last copies out; 21 their stores (the
-** staging and the copies out); 22 batches handed over (count). */
+** staging and the copies out); 22 batches handed over (count); 23, 24,
+** 23, 24 lone messages run in the I/O warp (rk__io_lone): from its start
+** to the end of their setup, of their handler; 25 from their read's
+** return to the end of their answer's stores; 26 those messages (count). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -667,13 +670,18 @@ __device__ __forceinline__ void rk__io_chunk(const rk_ddesc *d,
 ** from host memory, RK_IO_UNROLL in flight per lane (a bulk copy's
 ** latency is higher: probe_async). Returns (in every lane) how many
 ** messages from pos are whole (every chunk carries its position's flag);
-** those are decoded. */
+** those are decoded, except where lone_ok (a poll with nothing pending, in
+** a block of at most one warp) and the read found one message that fits
+** its window: then *lone is set, lw holds the lane's chunk of it
+** (rk__io_lone's input) and nothing is decoded. */
 __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
                                                  const rk_dlane *in,
                                                  rk_dshared *S,
                                                  uint8_t *bufs, rk_dlead *L,
                                                  uint64_t pos, uint32_t want,
-                                                 uint32_t first) {
+                                                 uint32_t first, int lone_ok,
+                                                 uint64_t *lw,
+                                                 uint32_t *lone) {
   const uint32_t lane = threadIdx.x, bmask = d->nbuf - 1u;
   const uint32_t cpm = d->ll_win / 2u, total = want * cpm;
   const uint32_t sq = S->fsq, sr = S->fsr, wb = 16u * cpm;
@@ -763,6 +771,18 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     }
     bad = __reduce_min_sync(0xffffffffu, bad);
     n = n < bad ? n : bad;
+    if (lone_ok && n == 1u) {
+      /* one message, whole in its window: the caller runs it from the
+      ** registers (rk__io_lone), lane k holding its chunk k */
+      const uint32_t sz = __shfl_sync(0xffffffffu, (uint32_t)w[0][1], 2);
+      const uint32_t rb = d->req_bytes;
+      if (RK_LL_WORDS(sz < rb ? sz : rb) / 2u <= cpm) {
+        lw[0] = w[0][0];
+        lw[1] = w[0][1];
+        *lone = 1u;
+        return 1u;
+      }
+    }
     qu = q;
     ku = k;
 #pragma unroll
@@ -1022,15 +1042,18 @@ __device__ __forceinline__ int rk__io_answer(const rk_ddesc *d,
   return 1;
 }
 
-/* The answer of one message (j, handled): the round trip's path, short of
+/* The answer of one handled message, from what the caller holds: the
+** dispatch's result rt, the context's flags and fail code, the
+** correlation id and the response buffer. The round trip's path, short of
 ** rk__io_answer's runs and tables. Lane k writes chunk k of the slot. */
-__device__ __forceinline__ int rk__io_answer1(const rk_ddesc *d,
-                                              const rk_dlane *in,
-                                              rk_dshared *S, uint8_t *bufs,
-                                              rk_dlead *L, uint32_t j) {
+__device__ __forceinline__ int rk__io_answer_one(const rk_ddesc *d,
+                                                 const rk_dlane *in,
+                                                 rk_dlead *L, uint32_t rt,
+                                                 uint32_t flags, int32_t code,
+                                                 uint64_t corr,
+                                                 const uint8_t *resp) {
   rk_dout *O = (rk_dout *)rk__smem;
-  const uint32_t lane = threadIdx.x, b = j & (d->nbuf - 1u);
-  const uint32_t rt = S->rt[b], flags = S->ctx[b].flags;
+  const uint32_t lane = threadIdx.x;
   L->handled++;
   L->failed += rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_FAILED);
   if (rt == 0u || rt == RK_DISPATCH_UNKNOWN || (flags & RK_CTX_NO_REPLY))
@@ -1051,24 +1074,23 @@ __device__ __forceinline__ int rk__io_answer1(const rk_ddesc *d,
       o->head = head;
   }
   const uint64_t f = (uint64_t)RK_LL_FLAG(opos) << 32;
+  const int bad = (flags & RK_CTX_FAILED) != 0u;
   uint8_t *slot = rk__oslot(o, opos);
   for (uint32_t k = lane; k < o->words / 2u; k += 32u) {
     uint32_t lo, hi;
-    if (k == 0u) {
-      lo = (uint32_t)S->corr[b];
-      hi = (uint32_t)(S->corr[b] >> 32);
+    if (k >= 3u) {
+      const uint64_t r = *(const uint64_t *)(resp + 8u * (k - 3u));
+      lo = (uint32_t)r;
+      hi = (uint32_t)(r >> 32);
+    } else if (k == 0u) {
+      lo = (uint32_t)corr;
+      hi = (uint32_t)(corr >> 32);
     } else if (k == 1u) {
       lo = rt;
-      hi = (flags & RK_CTX_FAILED) ? RK_STATUS_E_HANDLER : 0u;
-    } else if (k == 2u) {
-      lo = (flags & RK_CTX_FAILED) ? (uint32_t)S->ctx[b].fail_code : 0u;
-      hi = o->size;
+      hi = bad ? RK_STATUS_E_HANDLER : 0u;
     } else {
-      const uint32_t *r =
-          (const uint32_t *)(bufs + (uint64_t)b * (d->req_bytes + d->resp_bytes) +
-                             d->req_bytes + 8u * (k - 3u));
-      lo = r[0];
-      hi = r[1];
+      lo = bad ? (uint32_t)code : 0u;
+      hi = o->size;
     }
     rk__ll_st(slot + 16u * k, f | lo, f | hi);
   }
@@ -1078,6 +1100,70 @@ __device__ __forceinline__ int rk__io_answer1(const rk_ddesc *d,
   __syncwarp();
   L->replied++;
   return 1;
+}
+
+/* The answer of message j (handled), from the shared tables. */
+__device__ __forceinline__ int rk__io_answer1(const rk_ddesc *d,
+                                              const rk_dlane *in,
+                                              rk_dshared *S, uint8_t *bufs,
+                                              rk_dlead *L, uint32_t j) {
+  const uint32_t b = j & (d->nbuf - 1u);
+  return rk__io_answer_one(
+      d, in, L, S->rt[b], S->ctx[b].flags, S->ctx[b].fail_code, S->corr[b],
+      bufs + (uint64_t)b * (d->req_bytes + d->resp_bytes) + d->req_bytes);
+}
+
+/* A lone message read by a poll (rk__io_fetch's lone case: the I/O warp
+** holds it in registers, lane k chunk k of its slot, w), with nothing
+** else pending, in a block of at most one warp: run here, the I/O warp's
+** lanes below `block` being the handler's threads (rk_thread, rk_threads
+** and rk_sync mean the same for them), and answered at once. The round
+** trip's path: decoded straight from the registers (no pass through the
+** shared tables but the type and context the dispatch reads), the
+** answer's header taken from them too. Returns 0 when told to abort while
+** waiting for room to answer. */
+template <typename Run>
+__device__ __forceinline__ int rk__io_lone(const rk_ddesc *d,
+                                           const rk_dlane *in, rk_dshared *S,
+                                           uint8_t *bufs, rk_dlead *L,
+                                           uint32_t b, const uint64_t *w,
+                                           Run run) {
+  RK_TR(const uint64_t t0 = rk__clock());
+  const uint32_t lane = threadIdx.x, cpm = d->ll_win / 2u;
+  const uint32_t lo = (uint32_t)w[0], hi = (uint32_t)w[1];
+  uint8_t *const req = bufs + (uint64_t)b * (d->req_bytes + d->resp_bytes);
+  uint8_t *const resp = req + d->req_bytes;
+  /* the correlation id (chunk 0) in every lane, for the answer */
+  const uint64_t corr = (uint64_t)__shfl_sync(0xffffffffu, lo, 0) |
+                        (uint64_t)__shfl_sync(0xffffffffu, hi, 0) << 32;
+  if (lane >= 3u && lane < cpm) { /* the payload chunks into the buffer */
+    uint32_t *q = (uint32_t *)(req + 8u * (lane - 3u));
+    q[0] = lo;
+    q[1] = hi;
+  }
+  if (lane == 1u) { /* type and actor: what the dispatch reads */
+    S->type[b] = lo;
+    S->ctx[b].actor = hi;
+  } else if (lane == 0u) {
+    S->ctx[b].worker = blockIdx.x;
+    S->ctx[b].flags = 0u;
+    S->ctx[b].fail_code = 0;
+  }
+  for (uint32_t k = lane; k < d->resp_bytes / 16u; k += 32u) {
+    uint64_t *z = (uint64_t *)(resp + 16u * k); /* the dispatch applies */
+    z[0] = 0u;                                  /* the defaults */
+    z[1] = 0u;
+  }
+  __syncwarp(); /* the request, the zeroed response, type and context */
+  RK_TR(L->tr[23] += rk__clock() - t0);
+  uint32_t rt = 0;
+  if (lane < blockDim.x - RK_IO_THREADS)
+    rt = run(b);
+  __syncwarp(); /* the handler's writes, before the answer reads */
+  RK_TR(L->tr[24] += rk__clock() - t0);
+  rt = __shfl_sync(0xffffffffu, rt, 0);
+  return rk__io_answer_one(d, in, L, rt, S->ctx[b].flags,
+                           S->ctx[b].fail_code, corr, resp);
 }
 
 /* Input slots below the first message not yet handled may be reused
@@ -1213,8 +1299,12 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         while (rk__clock() - t_lone < lag) {
         }
       RK_TR(const uint64_t tf = rk__clock());
-      const uint32_t got =
-          rk__io_fetch(d, in, S, bufs, L, L->pos, want, filled);
+      const int lone_ok = solo && !out && filled == handed &&
+                          answered == ready && want <= one;
+      uint64_t lw[2] = {0u, 0u};
+      uint32_t lone_hit = 0u;
+      const uint32_t got = rk__io_fetch(d, in, S, bufs, L, L->pos, want,
+                                        filled, lone_ok, lw, &lone_hit);
       RK_TR(t_read = rk__clock();
             if (want <= one) { L->tr[2] += t_read - tf; L->tr[3]++; }
             else { L->tr[8] += t_read - tf; L->tr[9]++; }
@@ -1232,7 +1322,28 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
           lag = lag + lag_up < lag_max ? lag + lag_up : lag_max;
         lone = got || lone == 2u ? 0u : lone + 1u;
       }
-      if (got) {
+      if (lone_hit) {
+        /* A lone message with nothing before it pending, and a block of
+        ** at most one warp: run and answered here and now, from the
+        ** registers (rk__io_lone): no hand-over on the round trip's path. */
+        const uint32_t b = filled & (nb - 1u);
+        filled += 1u;
+        L->pos += 1u;
+        L->hits = want == 1u && idle == 0u ? 2u : 1u; /* as below */
+        L->since_ctl += 1u;
+        work = 1;
+        handed = filled;
+        ready = filled;
+        RK_TR(t_hand = t_read; L->tr[26]++);
+        if (!rk__io_lone(d, in, S, bufs, L, b, lw, run))
+          L->exiting = 1u; /* aborted while waiting for room */
+        answered = ready;
+        lone = 1u;
+        t_lone = rk__clock();
+        RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++;
+              L->tr[5] += t_hand - t_read; L->tr[25] += t_lone - t_read);
+        rk__io_free(d, in, L, filled, ready);
+      } else if (got) {
         RK_TR(const uint64_t ts = rk__clock(); if (want > one) L->tr[13] += got);
         rk__io_setup(d, S, bufs, L->pos, filled, got);
         RK_TR(if (got > 1u) L->tr[16] += rk__clock() - ts);
@@ -1242,33 +1353,6 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
         L->hits = got == want && idle == 0u ? 2u * want : got;
         L->since_ctl += got;
         work = 1;
-        const uint32_t b = (filled - 1u) & (nb - 1u);
-        if (got == 1u && solo && !out && handed + 1u == filled &&
-            answered == ready && !S->tail[b]) {
-          /* A lone message with nothing before it pending, and a block of
-          ** at most one warp: the I/O warp runs the handler itself, its
-          ** lanes below `block` being the handler's threads (rk_thread,
-          ** rk_threads and rk_sync mean the same for them), and answers:
-          ** no hand-over on the round trip's path. */
-          uint32_t rt = 0;
-          if (threadIdx.x < blockDim.x - RK_IO_THREADS)
-            rt = run(b);
-          __syncwarp(); /* the handler's writes, before the answer reads */
-          if (threadIdx.x == 0)
-            S->rt[b] = rt;
-          __syncwarp();
-          handed = filled;
-          ready = filled;
-          RK_TR(t_hand = t_read);
-          if (!rk__io_answer1(d, in, S, bufs, L, answered))
-            L->exiting = 1u; /* aborted while waiting for room */
-          answered = ready;
-          lone = 1u;
-          t_lone = rk__clock();
-          RK_TR(L->tr[0] += t_lone - t_read; L->tr[1]++;
-                L->tr[5] += t_hand - t_read);
-          rk__io_free(d, in, L, filled, ready);
-        }
       } else {
         L->hits = 1u;
       }
@@ -1408,7 +1492,7 @@ static __device__ void rk_h_nopackage_Echo_Ping(rk_dctx *ctx, const nopackage_Pi
   (void)q;
 #line 4 "nopackage.rk"
  *q = *p; 
-#line 1412 "nopackage.rk.cu"
+#line 1496 "nopackage.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
