@@ -33,7 +33,7 @@ typedef struct rk_ddesc_h {
   uint64_t wstat, ctl, exited, states, scratch, state_stride;
   uint32_t grid, n_out, actors, has_state, req_bytes, resp_bytes,
       busy_cycles, max_sleep_ns;
-  uint32_t istage_off, ostage_off, reserved, istage_msgs;
+  uint32_t istage_off, ostage_off, poll_gap, istage_msgs;
 } rk_ddesc_h;
 
 _Static_assert(sizeof(rk_dlane_h) == 16, "rk_dlane mirror");
@@ -897,6 +897,8 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .busy_cycles = ns_to_cycles(c->d, env_u32("RK_CUDA_BUSY_NS", 200000u)),
       .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u),
       .istage_off = c->istage_off, .ostage_off = c->ostage_off,
+      /* a poll's second read (the prelude's rk__io_fetch): 0 turns it off */
+      .poll_gap = ns_to_cycles(c->d, env_u32("RK_CUDA_POLL_GAP_NS", 400u)),
       .istage_msgs = c->istage_msgs};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
@@ -1072,8 +1074,9 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
             "answer %.3f us (%.2f runs: waits for copies out %.3f us, "
             "stores %.3f us a run); in all: waited for handlers %.3f ms, "
             "answered batches %.3f ms, read batches %.3f ms; lone messages "
-            "in the I/O warp x %llu: set up %.3f us, handled by %.3f us, "
-            "read to answered %.3f us",
+            "in the I/O warp x %llu: read to answered %.3f us; polls whose "
+            "first read found nothing x %llu, their second read found a "
+            "message x %llu",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,
@@ -1085,8 +1088,8 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
             t[17] / us / bh, t[11] / us / bh, t[15] / bh, t[20] / us / bn,
             t[21] / us / bn, t[10] / us / 1e3, t[11] / us / 1e3,
             t[8] / us / 1e3, (unsigned long long)t[26],
-            t[26] ? t[23] / us / t[26] : 0.0, t[26] ? t[24] / us / t[26] : 0.0,
-            t[26] ? t[25] / us / t[26] : 0.0);
+            t[26] ? t[25] / us / t[26] : 0.0, (unsigned long long)t[23],
+            (unsigned long long)t[24]);
   }
   unlink_running(c);
   ledger_release(c);

@@ -152,7 +152,8 @@ typedef struct rk_ddesc {
   uint32_t ostage_off;       /* 132: answers' staging (32 slots of the
                              ** largest response; 0: answers store; a
                              ** run is staged at its own lane's slot size) */
-  uint32_t reserved;         /* 136 */
+  uint32_t poll_gap;         /* 136: a poll's second read leaves this
+                             ** long after its first (SM cycles; 0: none) */
   uint32_t istage_msgs;      /* 140: windows the batch reads' staging holds */
 } rk_ddesc;
 static_assert(sizeof(rk_ddesc) == 144, "rk_ddesc mirrors runtime/cuda.c");
@@ -374,6 +375,32 @@ __device__ __forceinline__ void rk__fence_async_global(void) {
 #endif
 }
 
+/* sm_80's asynchronous copy of 16 bytes of global (here: mapped host)
+** memory into shared memory, completing on the copying thread's groups,
+** not on a register: an instruction waiting for a register never waits
+** for it (a second load in flight would hold its scoreboard, and ptxas
+** lets later shared-memory accesses wait on that one: RESULTS.md). Each
+** 8-byte word arrives whole, as with the bulk copies (the LL argument,
+** ring.h; probe_async checked it: every host write seen). */
+__device__ __forceinline__ void rk__async16(uint32_t dst, const void *src) {
+#if RK_BULK
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;"
+               :: "r"(dst), "l"(src) : "memory");
+#endif
+}
+__device__ __forceinline__ void rk__async_commit(void) {
+#if RK_BULK
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+/* This thread's asynchronous copies are complete and their bytes visible
+** to it. */
+__device__ __forceinline__ void rk__async_wait(void) {
+#if RK_BULK
+  asm volatile("cp.async.wait_all;" ::: "memory");
+#endif
+}
+
 /* The SM's cycle counter (a register read): the loop's clock. The host
 ** turns times into cycles at the device's clock rate (d->busy_cycles). */
 __device__ __forceinline__ uint64_t rk__clock(void) {
@@ -466,9 +493,10 @@ typedef struct rk_dlead {
 ** reads before their copies leave; 19 bulk reads' check and decode; 20
 ** batch answer runs' waits for the last copies out; 21 their stores (the
 ** staging and the copies out); 22 batches handed over (count); 23, 24,
-** 23, 24 lone messages run in the I/O warp (rk__io_lone): from its start
-** to the end of their setup, of their handler; 25 from their read's
-** return to the end of their answer's stores; 26 those messages (count). */
+** 23 polls whose first read found nothing and that waited for their
+** second (count), 24 of those the second read found a message in; 25
+** lone messages run in the I/O warp (rk__io_lone): from their read's
+** return to the end of their answer's stores; 26 those (count). */
 #ifdef RK_TRACE
 #define RK_TR(x) x
 #else
@@ -672,8 +700,9 @@ __device__ __forceinline__ void rk__io_chunk(const rk_ddesc *d,
 ** messages from pos are whole (every chunk carries its position's flag);
 ** those are decoded, except where lone_ok (a poll with nothing pending, in
 ** a block of at most one warp) and the read found one message that fits
-** its window: then *lone is set, lw holds the lane's chunk of it
-** (rk__io_lone's input) and nothing is decoded. */
+** its window: then bit 0 of *lone is set, lw holds the lane's chunk of it
+** (rk__io_lone's input) and nothing is decoded. Bit 1 of *lone: a poll's
+** second read found what it returns (the first found nothing). */
 __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
                                                  const rk_dlane *in,
                                                  rk_dshared *S,
@@ -696,8 +725,9 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
       in->slot_bytes == wb) {
     RK_TR(const uint64_t ti = rk__clock());
     uint8_t *const stage = (uint8_t *)rk__smem + d->istage_off;
-    /* this lane's reads of the staging area (the last batch read) before
-    ** the copies overwrite it */
+    rk__async_wait(); /* a poll's second read into the staging is done */
+    /* this lane's reads of the staging area (the last batch read, a
+    ** poll's second read) before the copies overwrite it */
     rk__fence_async();
     __syncwarp();
     if (lane == 0) {
@@ -751,6 +781,66 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     RK_TR(L->tr[19] += rk__clock() - tc);
     return n;
   }
+  if (total <= 32u) {
+    /* A poll (one chunk a lane at most: the round trip's path, kept apart
+    ** from the batch loop below so that it holds few registers). Where
+    ** the staging exists it makes a second read of the same chunks
+    ** d->poll_gap after the first, by asynchronous copy into the
+    ** staging: a first read that arrived just before the sender's message
+    ** costs the gap, not a bus round trip (the round trip's p99). The copy
+    ** holds no register, so a first read that finds the message goes on
+    ** at once; the next poll waits for the copy before it copies again,
+    ** and so does a batch read before its bulk copies. */
+    const int mine = lane < total; /* q < want */
+    const uint8_t *const src = rk__slot(in, pos + q) + 16u * k;
+    uint64_t w[2] = {0u, 0u};
+    if (mine)
+      rk__ll_ld(src, w);
+    const uint32_t gap = d->istage_off ? d->poll_gap : 0u;
+    if (RK_BULK && gap) {
+      const uint64_t t0 = rk__clock();
+      rk__async_wait(); /* the last poll's copy is done (long ago) */
+      while (rk__clock() - t0 < gap) {
+      }
+      if (mine)
+        rk__async16(rk__saddr((uint8_t *)rk__smem + d->istage_off) + 16u * lane,
+                    src);
+      rk__async_commit();
+    }
+    uint32_t bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
+    bad = __reduce_min_sync(0xffffffffu, bad);
+    if (RK_BULK && gap && bad == 0u) {
+      /* nothing in the first read: the second's (each lane reads back
+      ** only its own copy) */
+      rk__async_wait();
+      RK_TR(L->tr[23]++);
+      if (mine) {
+        const uint64_t *c =
+            (const uint64_t *)((uint8_t *)rk__smem + d->istage_off) + 2u * lane;
+        w[0] = c[0];
+        w[1] = c[1];
+      }
+      bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
+      bad = __reduce_min_sync(0xffffffffu, bad);
+      RK_TR(if (bad) L->tr[24]++);
+      *lone = bad ? 2u : 0u; /* found by the second read */
+    }
+    if (lone_ok && bad == 1u) {
+      /* one message, whole in its window: the caller runs it from the
+      ** registers (rk__io_lone), lane k holding its chunk k */
+      const uint32_t sz = __shfl_sync(0xffffffffu, (uint32_t)w[1], 2);
+      const uint32_t rb = d->req_bytes;
+      if (RK_LL_WORDS(sz < rb ? sz : rb) / 2u <= cpm) {
+        lw[0] = w[0];
+        lw[1] = w[1];
+        *lone |= 1u;
+        return 1u;
+      }
+    }
+    if (q < bad)
+      rk__io_chunk(d, S, bufs, (first + q) & bmask, k, w);
+    return bad;
+  }
   for (uint32_t base = 0; base < total; base += 32u * RK_IO_UNROLL) {
     uint64_t w[RK_IO_UNROLL][2];
     uint32_t qu = q, ku = k;
@@ -771,18 +861,6 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
     }
     bad = __reduce_min_sync(0xffffffffu, bad);
     n = n < bad ? n : bad;
-    if (lone_ok && n == 1u) {
-      /* one message, whole in its window: the caller runs it from the
-      ** registers (rk__io_lone), lane k holding its chunk k */
-      const uint32_t sz = __shfl_sync(0xffffffffu, (uint32_t)w[0][1], 2);
-      const uint32_t rb = d->req_bytes;
-      if (RK_LL_WORDS(sz < rb ? sz : rb) / 2u <= cpm) {
-        lw[0] = w[0][0];
-        lw[1] = w[0][1];
-        *lone = 1u;
-        return 1u;
-      }
-    }
     qu = q;
     ku = k;
 #pragma unroll
@@ -1128,7 +1206,6 @@ __device__ __forceinline__ int rk__io_lone(const rk_ddesc *d,
                                            uint8_t *bufs, rk_dlead *L,
                                            uint32_t b, const uint64_t *w,
                                            Run run) {
-  RK_TR(const uint64_t t0 = rk__clock());
   const uint32_t lane = threadIdx.x, cpm = d->ll_win / 2u;
   const uint32_t lo = (uint32_t)w[0], hi = (uint32_t)w[1];
   uint8_t *const req = bufs + (uint64_t)b * (d->req_bytes + d->resp_bytes);
@@ -1155,12 +1232,10 @@ __device__ __forceinline__ int rk__io_lone(const rk_ddesc *d,
     z[1] = 0u;
   }
   __syncwarp(); /* the request, the zeroed response, type and context */
-  RK_TR(L->tr[23] += rk__clock() - t0);
   uint32_t rt = 0;
   if (lane < blockDim.x - RK_IO_THREADS)
     rt = run(b);
   __syncwarp(); /* the handler's writes, before the answer reads */
-  RK_TR(L->tr[24] += rk__clock() - t0);
   rt = __shfl_sync(0xffffffffu, rt, 0);
   return rk__io_answer_one(d, in, L, rt, S->ctx[b].flags,
                            S->ctx[b].fail_code, corr, resp);
@@ -1312,17 +1387,18 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
             if (got && lone == 2u) L->tr[7]++);
       if (lone) {
         /* A round trip's next message found by the first read after the
-        ** answer: perhaps the read could have left earlier; found by the
-        ** second: the first left too early, and the message waited most
-        ** of a bus round trip for the second. Later: the sender took its
-        ** time, which says nothing about the lag. */
-        if (got && lone == 1u)
+        ** answer: perhaps the read could have left earlier; found only by
+        ** its second read (a gap later) or by the next poll: the first
+        ** left too early, and the message waited the gap or most of a bus
+        ** round trip. Later: the sender took its time, which says nothing
+        ** about the lag. */
+        if (got && lone == 1u && !(lone_hit & 2u))
           lag = lag > lag_down ? lag - lag_down : 0u;
-        else if (got && lone == 2u)
+        else if (got)
           lag = lag + lag_up < lag_max ? lag + lag_up : lag_max;
         lone = got || lone == 2u ? 0u : lone + 1u;
       }
-      if (lone_hit) {
+      if (lone_hit & 1u) {
         /* A lone message with nothing before it pending, and a block of
         ** at most one warp: run and answered here and now, from the
         ** registers (rk__io_lone): no hand-over on the round trip's path. */
@@ -1395,6 +1471,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
   }
   rk__bulk_out_done(); /* this lane's copies out are written: before the
                        ** exit mark (rk__io_exit, after a barrier) */
+  rk__async_wait();    /* and a poll's second read has landed */
   if (threadIdx.x == 0)
     S->quit = 1u;
   __syncwarp();
@@ -1507,7 +1584,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1511 "vecadd.rk.cu"
+#line 1588 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
