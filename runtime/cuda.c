@@ -898,7 +898,7 @@ static int fill_tables(const rk_cuk *c, const rk_dlayout *L, uint8_t *h,
       .max_sleep_ns = env_u32("RK_CUDA_MAX_SLEEP_NS", 20000u),
       .istage_off = c->istage_off, .ostage_off = c->ostage_off,
       /* a poll's second read (the prelude's rk__io_fetch): 0 turns it off */
-      .poll_gap = ns_to_cycles(c->d, env_u32("RK_CUDA_POLL_GAP_NS", 400u)),
+      .poll_gap = ns_to_cycles(c->d, env_u32("RK_CUDA_POLL_GAP_NS", 250u)),
       .istage_msgs = c->istage_msgs};
   return dd->wstat && dd->ctl && dd->exited ? 0 : -1;
 }
@@ -1075,8 +1075,8 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
             "stores %.3f us a run); in all: waited for handlers %.3f ms, "
             "answered batches %.3f ms, read batches %.3f ms; lone messages "
             "in the I/O warp x %llu: read to answered %.3f us; polls whose "
-            "first read found nothing x %llu, their second read found a "
-            "message x %llu",
+            "first read found nothing x %llu, of them found by a later "
+            "copy x %llu",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,

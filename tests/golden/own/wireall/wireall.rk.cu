@@ -393,6 +393,13 @@ __device__ __forceinline__ void rk__async_commit(void) {
   asm volatile("cp.async.commit_group;" ::: "memory");
 #endif
 }
+/* All but this thread's last committed group of asynchronous copies are
+** complete, their bytes visible to it. */
+__device__ __forceinline__ void rk__async_wait1(void) {
+#if RK_BULK
+  asm volatile("cp.async.wait_group 1;" ::: "memory");
+#endif
+}
 /* This thread's asynchronous copies are complete and their bytes visible
 ** to it. */
 __device__ __forceinline__ void rk__async_wait(void) {
@@ -494,7 +501,7 @@ typedef struct rk_dlead {
 ** batch answer runs' waits for the last copies out; 21 their stores (the
 ** staging and the copies out); 22 batches handed over (count); 23, 24,
 ** 23 polls whose first read found nothing and that waited for their
-** second (count), 24 of those the second read found a message in; 25
+** copies (count), 24 of those a copy found a message in; 25
 ** lone messages run in the I/O warp (rk__io_lone): from their read's
 ** return to the end of their answer's stores; 26 those (count). */
 #ifdef RK_TRACE
@@ -784,46 +791,58 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
   if (total <= 32u) {
     /* A poll (one chunk a lane at most: the round trip's path, kept apart
     ** from the batch loop below so that it holds few registers). Where
-    ** the staging exists it makes a second read of the same chunks
-    ** d->poll_gap after the first, by asynchronous copy into the
-    ** staging: a first read that arrived just before the sender's message
-    ** costs the gap, not a bus round trip (the round trip's p99). The copy
-    ** holds no register, so a first read that finds the message goes on
-    ** at once; the next poll waits for the copy before it copies again,
-    ** and so does a batch read before its bulk copies. */
+    ** the staging exists it reads the same chunks twice more, by
+    ** asynchronous copies into the staging d->poll_gap and twice that
+    ** after the first read: a first read that arrived just before the
+    ** sender's message costs a gap or two, not a bus round trip (the round
+    ** trip's p99). The copies hold no register, so a first read that finds
+    ** the message goes on at once; the next poll waits for them before it
+    ** copies again, and so does a batch read before its bulk copies. */
     const int mine = lane < total; /* q < want */
     const uint8_t *const src = rk__slot(in, pos + q) + 16u * k;
     uint64_t w[2] = {0u, 0u};
     if (mine)
       rk__ll_ld(src, w);
     const uint32_t gap = d->istage_off ? d->poll_gap : 0u;
+    /* copy c of this lane's chunk: 512 bytes (32 chunks) a copy; the
+    ** staging, where there is one, holds more than 256 chunks (the
+    ** runtime sizes it so: runtime/cuda.c, size_buffers) */
+    const uint64_t *const cp =
+        (const uint64_t *)((uint8_t *)rk__smem + d->istage_off) + 2u * lane;
     if (RK_BULK && gap) {
       const uint64_t t0 = rk__clock();
-      rk__async_wait(); /* the last poll's copy is done (long ago) */
-      while (rk__clock() - t0 < gap) {
+      rk__async_wait(); /* the last poll's copies are done (long ago) */
+      const uint32_t sa = rk__saddr(cp);
+#pragma unroll
+      for (uint32_t c = 0; c < 2u; c++) {
+        while (rk__clock() - t0 < (c + 1u) * gap) {
+        }
+        if (mine)
+          rk__async16(sa + 512u * c, src);
+        rk__async_commit(); /* copy c is group c */
       }
-      if (mine)
-        rk__async16(rk__saddr((uint8_t *)rk__smem + d->istage_off) + 16u * lane,
-                    src);
-      rk__async_commit();
     }
     uint32_t bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
     bad = __reduce_min_sync(0xffffffffu, bad);
     if (RK_BULK && gap && bad == 0u) {
-      /* nothing in the first read: the second's (each lane reads back
-      ** only its own copy) */
-      rk__async_wait();
+      /* nothing in the first read: the copies', in order (each lane
+      ** reads back only its own chunk) */
       RK_TR(L->tr[23]++);
-      if (mine) {
-        const uint64_t *c =
-            (const uint64_t *)((uint8_t *)rk__smem + d->istage_off) + 2u * lane;
-        w[0] = c[0];
-        w[1] = c[1];
+#pragma unroll
+      for (uint32_t c = 0; c < 2u && bad == 0u; c++) {
+        if (c == 0u)
+          rk__async_wait1(); /* group 0 done (group 1 may not be) */
+        else
+          rk__async_wait();
+        if (mine) {
+          w[0] = cp[64u * c];
+          w[1] = cp[64u * c + 1u];
+        }
+        bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
+        bad = __reduce_min_sync(0xffffffffu, bad);
       }
-      bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
-      bad = __reduce_min_sync(0xffffffffu, bad);
       RK_TR(if (bad) L->tr[24]++);
-      *lone = bad ? 2u : 0u; /* found by the second read */
+      *lone = bad ? 2u : 0u; /* found by a copy */
     }
     if (lone_ok && bad == 1u) {
       /* one message, whole in its window: the caller runs it from the
