@@ -1067,7 +1067,7 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
     rk__log(RK_LOG_INFO, "cuda trace %s worker %u: lone message read to "
             "answered %.3f us x %llu (read to hand-over %.3f, answer %.3f), "
             "poll %.3f us x %llu, "
-            "next message found by the first read %llu, the second %llu; "
+            "next message found by the first read %llu, the next poll %llu; "
             "batch read %.3f us x %llu (%.1f messages; by bulk copy x %llu: "
             "issue %.3f us, landing %.3f us, check and decode %.3f us); "
             "batches handed over x %llu: setup %.3f us, hand-over %.3f us, "
@@ -1075,8 +1075,8 @@ static rk_status cuda_join(rk_kernel *k, int64_t timeout_ns) {
             "stores %.3f us a run); in all: waited for handlers %.3f ms, "
             "answered batches %.3f ms, read batches %.3f ms; lone messages "
             "in the I/O warp x %llu: read to answered %.3f us; polls whose "
-            "first read found nothing x %llu, of them found by a later "
-            "copy x %llu",
+            "first read found nothing x %llu, their second read found a "
+            "message x %llu",
             k->desc->name, b,
             t[1] ? t[0] / us / t[1] : 0.0, (unsigned long long)t[1],
             t[1] ? t[5] / us / t[1] : 0.0, t[1] ? t[4] / us / t[1] : 0.0,

@@ -375,8 +375,9 @@ __device__ __forceinline__ void rk__fence_async_global(void) {
 #endif
 }
 
-/* sm_80's asynchronous copy of 16 bytes of global (here: mapped host)
-** memory into shared memory, completing on the copying thread's groups,
+/* The asynchronous copy of 16 bytes of global (here: mapped host) memory
+** into shared memory (an sm_80 instruction, used where RK_BULK is, next
+** to the staging it writes), completing on the copying thread's groups,
 ** not on a register: an instruction waiting for a register never waits
 ** for it (a second load in flight would hold its scoreboard, and ptxas
 ** lets later shared-memory accesses wait on that one: RESULTS.md). Each
@@ -391,13 +392,6 @@ __device__ __forceinline__ void rk__async16(uint32_t dst, const void *src) {
 __device__ __forceinline__ void rk__async_commit(void) {
 #if RK_BULK
   asm volatile("cp.async.commit_group;" ::: "memory");
-#endif
-}
-/* All but this thread's last committed group of asynchronous copies are
-** complete, their bytes visible to it. */
-__device__ __forceinline__ void rk__async_wait1(void) {
-#if RK_BULK
-  asm volatile("cp.async.wait_group 1;" ::: "memory");
 #endif
 }
 /* This thread's asynchronous copies are complete and their bytes visible
@@ -491,17 +485,18 @@ typedef struct rk_dlead {
 ** them at join): 0, 1 lone messages from their read's return to their
 ** answer's stores (cycles, count); 2, 3 polls without the lag (cycles,
 ** count); 4, 5 of those lone messages the answer, and the time from the
-** read to the hand-over; 6, 7 round trips whose next message the first /
-** the second read after the answer found; 8, 9 batch reads (cycles,
+** read to the hand-over; 6, 7 round trips whose next message the first
+** poll's first read / the second poll after the answer found (a copy's
+** find counts in 24); 8, 9 batch reads (cycles,
 ** count); 10 waits for the handlers to finish a batch; 11 answers of
 ** batches; 12 batch reads' bulk copies from issue to landing; 13 messages
 ** the batch reads found; 14 batch reads by bulk copy (count); 15 batch
 ** answer runs; 16 rk__io_setup of batches; 17 batch hand-overs; 18 bulk
 ** reads before their copies leave; 19 bulk reads' check and decode; 20
 ** batch answer runs' waits for the last copies out; 21 their stores (the
-** staging and the copies out); 22 batches handed over (count); 23, 24,
-** 23 polls whose first read found nothing and that waited for their
-** copies (count), 24 of those a copy found a message in; 25
+** staging and the copies out); 22 batches handed over (count); 23
+** polls whose first read found nothing and that waited for their
+** second (count), 24 of those the second read found a message in; 25
 ** lone messages run in the I/O warp (rk__io_lone): from their read's
 ** return to the end of their answer's stores; 26 those (count). */
 #ifdef RK_TRACE
@@ -791,58 +786,50 @@ __device__ __forceinline__ uint32_t rk__io_fetch(const rk_ddesc *d,
   if (total <= 32u) {
     /* A poll (one chunk a lane at most: the round trip's path, kept apart
     ** from the batch loop below so that it holds few registers). Where
-    ** the staging exists it reads the same chunks twice more, by
-    ** asynchronous copies into the staging d->poll_gap and twice that
-    ** after the first read: a first read that arrived just before the
-    ** sender's message costs a gap or two, not a bus round trip (the round
-    ** trip's p99). The copies hold no register, so a first read that finds
-    ** the message goes on at once; the next poll waits for them before it
-    ** copies again, and so does a batch read before its bulk copies. */
+    ** the staging exists it makes a second read of the same chunks
+    ** d->poll_gap after the first, by asynchronous copy into the
+    ** staging: a first read that arrived just before the sender's message
+    ** costs the gap, not a bus round trip (the round trip's p99). The copy
+    ** holds no register, so a first read that finds the message goes on
+    ** at once; the next poll waits for the copy before it copies again,
+    ** and so does a batch read before its bulk copies. */
     const int mine = lane < total; /* q < want */
     const uint8_t *const src = rk__slot(in, pos + q) + 16u * k;
     uint64_t w[2] = {0u, 0u};
     if (mine)
       rk__ll_ld(src, w);
+    /* (only where the staging is: a batch read's, on sm_90, for
+    ** windows and buffers large enough, runtime/cuda.c size_buffers) */
     const uint32_t gap = d->istage_off ? d->poll_gap : 0u;
-    /* copy c of this lane's chunk: 512 bytes (32 chunks) a copy; the
-    ** staging, where there is one, holds more than 256 chunks (the
-    ** runtime sizes it so: runtime/cuda.c, size_buffers) */
-    const uint64_t *const cp =
-        (const uint64_t *)((uint8_t *)rk__smem + d->istage_off) + 2u * lane;
     if (RK_BULK && gap) {
       const uint64_t t0 = rk__clock();
-      rk__async_wait(); /* the last poll's copies are done (long ago) */
-      const uint32_t sa = rk__saddr(cp);
-#pragma unroll
-      for (uint32_t c = 0; c < 2u; c++) {
-        while (rk__clock() - t0 < (c + 1u) * gap) {
-        }
-        if (mine)
-          rk__async16(sa + 512u * c, src);
-        rk__async_commit(); /* copy c is group c */
+      rk__async_wait(); /* the last poll's copy is done (long ago) */
+      __syncwarp();     /* ... and every lane's reads of the staging (a
+                        ** batch read that found nothing) */
+      while (rk__clock() - t0 < gap) {
       }
+      if (mine)
+        rk__async16(rk__saddr((uint8_t *)rk__smem + d->istage_off) + 16u * lane,
+                    src);
+      rk__async_commit();
     }
     uint32_t bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
     bad = __reduce_min_sync(0xffffffffu, bad);
     if (RK_BULK && gap && bad == 0u) {
-      /* nothing in the first read: the copies', in order (each lane
-      ** reads back only its own chunk) */
+      /* nothing in the first read: the second's (each lane reads back
+      ** only its own copy) */
+      rk__async_wait();
       RK_TR(L->tr[23]++);
-#pragma unroll
-      for (uint32_t c = 0; c < 2u && bad == 0u; c++) {
-        if (c == 0u)
-          rk__async_wait1(); /* group 0 done (group 1 may not be) */
-        else
-          rk__async_wait();
-        if (mine) {
-          w[0] = cp[64u * c];
-          w[1] = cp[64u * c + 1u];
-        }
-        bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
-        bad = __reduce_min_sync(0xffffffffu, bad);
+      if (mine) {
+        const uint64_t *c =
+            (const uint64_t *)((uint8_t *)rk__smem + d->istage_off) + 2u * lane;
+        w[0] = c[0];
+        w[1] = c[1];
       }
+      bad = mine && !rk__ll_ok(w, RK_LL_FLAG(pos + q)) ? q : want;
+      bad = __reduce_min_sync(0xffffffffu, bad);
       RK_TR(if (bad) L->tr[24]++);
-      *lone = bad ? 2u : 0u; /* found by a copy */
+      *lone = bad ? 2u : 0u; /* found by the second read */
     }
     if (lone_ok && bad == 1u) {
       /* one message, whole in its window: the caller runs it from the
@@ -1402,7 +1389,7 @@ __device__ __forceinline__ void rk__io_loop(const rk_ddesc *d, rk_dshared *S,
       RK_TR(t_read = rk__clock();
             if (want <= one) { L->tr[2] += t_read - tf; L->tr[3]++; }
             else { L->tr[8] += t_read - tf; L->tr[9]++; }
-            if (got && lone == 1u) L->tr[6]++;
+            if (got && lone == 1u && !(lone_hit & 2u)) L->tr[6]++;
             if (got && lone == 2u) L->tr[7]++);
       if (lone) {
         /* A round trip's next message found by the first read after the
@@ -1620,7 +1607,7 @@ static __device__ void rk_h_vecadd_VectorAddProcessor_VectorAddRequest(rk_dctx *
       resp->c[i] = req->op == VECADD_OP_ADD ? req->a[i] + req->b[i]
                                             : req->a[i] - req->b[i];
   
-#line 1624 "vecadd.rk.cu"
+#line 1611 "vecadd.rk.cu"
 }
 
 /* Runs the handler for type; called by every handler thread of the block.
