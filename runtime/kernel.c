@@ -515,10 +515,23 @@ static rk_status leave(rk_kernel *k, rk_status s) {
   return s;
 }
 
-static uint64_t deadline_of(int64_t timeout_ns) {
-  if (timeout_ns < 0)
-    return UINT64_MAX;
-  return rk__now_ns() + (uint64_t)timeout_ns;
+/* A call's deadline, read off the clock only when the call first waits:
+** one that finds room or a response at once reads no clock (a round trip
+** made two clock reads on its path for nothing). The timeout therefore
+** counts from the call's first wait, which begins at most one claim or
+** take after the call did. */
+typedef struct rk_deadline {
+  int64_t timeout_ns; /* < 0: none */
+  int set;
+  uint64_t at;
+} rk_deadline;
+
+static uint64_t deadline_at(rk_deadline *dl, uint64_t now) {
+  if (!dl->set) {
+    dl->at = dl->timeout_ns < 0 ? UINT64_MAX : now + (uint64_t)dl->timeout_ns;
+    dl->set = 1;
+  }
+  return dl->at;
 }
 
 typedef int (*ready_fn)(rk_kernel *k, void *arg);
@@ -527,8 +540,9 @@ typedef int (*ready_fn)(rk_kernel *k, void *arg);
 ** the backend's host event. RK_E_TIMEOUT past deadline, RK_E_TERMINATED
 ** once terminate began, or the backend's health failure. */
 static rk_status wait_ready(rk_kernel *k, ready_fn ready, void *arg,
-                            uint64_t deadline) {
+                            rk_deadline *dl) {
   uint64_t t0 = rk__now_ns();
+  const uint64_t deadline = deadline_at(dl, t0);
   const uint64_t pause_ns =
       k->ops->host_pause_ns ? k->ops->host_pause_ns : RK_HOST_PAUSE_NS;
   for (uint32_t i = 0;; i++) {
@@ -683,7 +697,7 @@ static uint32_t claim_some(rk_kernel *k, uint32_t lane, uint32_t n,
 static rk_status send_run(rk_kernel *k, uint32_t lane, uint32_t type_id,
                           const uint32_t *actors, const uint8_t *msgs,
                           uint32_t size,
-                          size_t n, uint64_t deadline, int once,
+                          size_t n, rk_deadline *dl, int once,
                           uint64_t *corrs, size_t *sent) {
   size_t done = 0;
   while (done < n) {
@@ -701,7 +715,7 @@ static rk_status send_run(rk_kernel *k, uint32_t lane, uint32_t type_id,
                         k->desc->name);
       }
       struct lane_arg a = {lane};
-      rk_status s = wait_ready(k, lane_has_room, &a, deadline);
+      rk_status s = wait_ready(k, lane_has_room, &a, dl);
       if (s != RK_OK) {
         *sent = done;
         return s;
@@ -737,8 +751,9 @@ rk_status rk_kernel_send(rk_kernel *k, uint32_t type_id, uint32_t actor,
     return leave(k, s);
   size_t sent = 0;
   uint64_t corr = 0;
-  s = send_run(k, lane, type_id, &actor, msg, (uint32_t)size, 1,
-               deadline_of(timeout_ns), timeout_ns == 0, &corr, &sent);
+  rk_deadline dl = {timeout_ns, 0, 0};
+  s = send_run(k, lane, type_id, &actor, msg, (uint32_t)size, 1, &dl,
+               timeout_ns == 0, &corr, &sent);
   if (s == RK_OK && correlation)
     *correlation = corr;
   return leave(k, s);
@@ -758,7 +773,7 @@ rk_status rk_kernel_send_batch(rk_kernel *k, uint32_t type_id,
     return s;
   if ((s = check_send(k, type_id, size)) != RK_OK)
     return leave(k, s);
-  uint64_t deadline = deadline_of(timeout_ns);
+  rk_deadline dl = {timeout_ns, 0, 0};
   const uint8_t *p = msgs;
   size_t i = 0;
   while (i < n && s == RK_OK) {
@@ -773,7 +788,7 @@ rk_status rk_kernel_send_batch(rk_kernel *k, uint32_t type_id,
       j++;
     size_t got = 0;
     s = send_run(k, lane, type_id, actors ? actors + i : NULL, p + i * size,
-                 (uint32_t)size, j - i, deadline, timeout_ns == 0,
+                 (uint32_t)size, j - i, &dl, timeout_ns == 0,
                  correlations ? correlations + i : NULL, &got);
     i += got;
   }
@@ -883,7 +898,7 @@ static rk_status recv_core(rk_kernel *k, uint32_t type_id, void *msgs,
   int t = out_index(k, type_id, size);
   if (t < 0)
     return RK_E_INVALID;
-  uint64_t deadline = deadline_of(timeout_ns);
+  rk_deadline dl = {timeout_ns, 0, 0};
   uint32_t cap = max > 65536 ? 65536 : (uint32_t)max;
   int32_t code = 0;
   int failed = 0;
@@ -900,7 +915,7 @@ static rk_status recv_core(rk_kernel *k, uint32_t type_id, void *msgs,
       return rk__fail(RK_E_TIMEOUT, "kernel %s: no response waiting",
                       k->desc->name);
     struct out_arg a = {(uint32_t)t};
-    rk_status s = wait_ready(k, out_has_msg, &a, deadline);
+    rk_status s = wait_ready(k, out_has_msg, &a, &dl);
     if (s != RK_OK)
       return s;
   }
