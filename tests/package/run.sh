@@ -60,13 +60,18 @@ test -f gen/vecadd.rk.c
   $(pkg-config --cflags --libs ringkernel) \
   -Wl,-rpath,$(pkg-config --variable=libdir ringkernel)
 env -u LD_LIBRARY_PATH ./hello_shared   # found through the rpath
-ldd hello_shared | grep -q "$libdir/librk\.so" \
+# ldd's output taken whole first: `ldd | grep -q` under pipefail fails
+# when grep exits at its match before ldd has written the rest (SIGPIPE;
+# it made this test fail now and then under ctest -j)
+deps=$(ldd hello_shared)
+grep -q "$libdir/librk\.so" <<<"$deps" \
   || { echo "hello_shared does not use $libdir's librk.so"; exit 1; }
 # shellcheck disable=SC2046,SC2086
 "$cc" $cflags -Wall -Wextra -Werror -Igen main.c gen/vecadd.rk.c -o hello_static \
   $(pkg-config --cflags --libs ringkernel-static)
 ./hello_static
-if ldd hello_static | grep -q 'librk\.so'; then
+deps=$(ldd hello_static)
+if grep -q 'librk\.so' <<<"$deps"; then
   echo "hello_static is linked to librk.so"; exit 1
 fi
 cd - >/dev/null
